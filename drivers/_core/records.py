@@ -1,0 +1,325 @@
+"""Normalized records: the one shape every driver and importer produces.
+
+Frozen, slotted dataclasses with units in the field names. Every record carries
+
+* ``device_id`` -- ``"<manufacturer>:<model>:<serial>"``, lower-case, see :func:`make_device_id`;
+* ``source_index`` -- the device's own log index, sequence number or row key. Together
+  with ``device_id`` and ``kind`` it is the dedup key (:attr:`Record.dedup_key`), so
+  importing the same file or reading the same device twice adds nothing;
+* ``device_time`` -- naive, exactly as the device or file shows it;
+* ``time_utc`` (aware), ``utc_offset_s`` (local = UTC + offset) and the clock correction
+  applied, ``clock_offset_s`` with ``time_reason``. A driver fills ``device_time`` only;
+  :mod:`drivers._core.timebase` fills the rest and records every correction;
+* ``annotations`` -- short codes such as ``cgm/high-out-of-range``.
+
+Out-of-range glucose (a CGM's "High"/"Low") is never faked as a number: the record
+has ``glucose_mgdl=None``, ``special="high"|"low"`` and the sensor's
+``reporting_limit_mgdl``; analytics decide how to count it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, ClassVar, Literal
+
+GlucoseSampleType = Literal["cgm", "smbg", "calibration"]
+GlucoseSpecial = Literal["high", "low", "warmup", "not-computable", "sensor-error"]
+BolusSubtype = Literal["normal", "extended", "dual"]
+BasalType = Literal["scheduled", "temp", "suspend", "automated"]
+InsulinType = Literal["rapid", "long", "unknown"]
+DeviceEventType = Literal[
+    "prime",
+    "rewind",
+    "reservoir-change",
+    "site-change",
+    "sensor-start",
+    "sensor-stop",
+    "alarm",
+    "battery",
+    "time-change",
+    "suspend",
+    "resume",
+]
+
+
+def make_device_id(manufacturer: str, model: str, serial: str) -> str:
+    """Build a stable device id: lower-case, ``:``-separated, inner spaces as ``-``."""
+    parts = (manufacturer, model, serial)
+    return ":".join("-".join(p.strip().lower().split()) or "unknown" for p in parts)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Record:
+    """Fields shared by every normalized record (see module docstring)."""
+
+    kind: ClassVar[str] = "record"
+
+    device_id: str
+    source_index: str
+    device_time: datetime
+    time_utc: datetime | None = None
+    utc_offset_s: int | None = None
+    clock_offset_s: int = 0
+    time_reason: str = ""
+    annotations: tuple[str, ...] = ()
+
+    @property
+    def dedup_key(self) -> tuple[str, str, str]:
+        """``(device_id, kind, source_index)``: unique across imports and uploads."""
+        return (self.device_id, self.kind, self.source_index)
+
+    def with_time(
+        self,
+        *,
+        time_utc: datetime,
+        utc_offset_s: int,
+        clock_offset_s: int = 0,
+        time_reason: str = "",
+        annotations: tuple[str, ...] = (),
+    ) -> Record:
+        """Return a copy with the UTC time resolved (used by the time base)."""
+        if time_utc.tzinfo is None:
+            raise ValueError("time_utc must be timezone-aware")
+        merged = self.annotations + tuple(a for a in annotations if a not in self.annotations)
+        return dataclasses.replace(
+            self,
+            time_utc=time_utc,
+            utc_offset_s=utc_offset_s,
+            clock_offset_s=clock_offset_s,
+            time_reason=time_reason,
+            annotations=merged,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict: ``kind`` first, datetimes as ISO 8601, tuples as lists."""
+        out: dict[str, Any] = {"kind": self.kind}
+        for f in dataclasses.fields(self):
+            out[f.name] = _jsonable(getattr(self, f.name))
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GlucoseSample(Record):
+    """A CGM reading, a fingerstick (smbg) or a calibration entered into a CGM.
+
+    ``glucose_mgdl`` is None when the device reported a special value instead of a
+    number (``special``); for High/Low, ``reporting_limit_mgdl`` is the sensor's limit
+    (Dexcom 400/40, Libre 500/40).
+    """
+
+    kind: ClassVar[str] = "glucose"
+
+    sample_type: GlucoseSampleType
+    glucose_mgdl: float | None
+    special: GlucoseSpecial | None = None
+    reporting_limit_mgdl: float | None = None
+    trend: str | None = None
+    trend_rate_mgdl_per_min: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BolusCalculation:
+    """The bolus calculator (wizard) inputs and recommendation behind a bolus."""
+
+    carbs_g: float | None = None
+    bg_mgdl: float | None = None
+    carb_ratio_g_per_u: float | None = None
+    sensitivity_mgdl_per_u: float | None = None
+    target_low_mgdl: float | None = None
+    target_high_mgdl: float | None = None
+    iob_u: float | None = None
+    recommended_food_u: float | None = None
+    recommended_correction_u: float | None = None
+    recommended_total_u: float | None = None
+    user_changed: bool | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bolus(Record):
+    """A pump bolus: normal, extended (square) or dual (normal + extended part).
+
+    ``programmed_*`` is what was requested, ``delivered_*`` what the pump delivered
+    (less when cancelled or interrupted by a suspend).
+    """
+
+    kind: ClassVar[str] = "bolus"
+
+    subtype: BolusSubtype
+    programmed_u: float
+    delivered_u: float
+    extended_programmed_u: float = 0.0
+    extended_delivered_u: float = 0.0
+    extended_duration_s: int = 0
+    calculation: BolusCalculation | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Injection(Record):
+    """Insulin given by pen or syringe, logged in an app (e.g. Clarity "Insulin" rows)."""
+
+    kind: ClassVar[str] = "injection"
+
+    insulin_u: float
+    insulin_type: InsulinType = "unknown"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class BasalSegment(Record):
+    """A period at one basal rate. ``duration_s`` None = unknown (annotated)."""
+
+    kind: ClassVar[str] = "basal"
+
+    basal_type: BasalType
+    rate_u_per_h: float
+    duration_s: int | None
+    scheduled_rate_u_per_h: float | None = None
+    percent: float | None = None
+    schedule_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Food(Record):
+    """Carbohydrate entered by the user (pump, app or export)."""
+
+    kind: ClassVar[str] = "food"
+
+    carbs_g: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Activity(Record):
+    """Exercise or a health event logged by the user."""
+
+    kind: ClassVar[str] = "activity"
+
+    activity_type: str
+    duration_s: int | None = None
+    intensity: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceEvent(Record):
+    """Prime, rewind, site/sensor change, alarm, battery, time change ...
+
+    For ``time-change``: ``time_from``/``time_to`` are the device clock before and after
+    (naive, device time). ``prime_u`` is the insulin used priming, ``code`` the device's
+    own alarm or event code.
+    """
+
+    kind: ClassVar[str] = "device-event"
+
+    event_type: DeviceEventType
+    code: str | None = None
+    prime_u: float | None = None
+    time_from: datetime | None = None
+    time_to: datetime | None = None
+    detail: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScheduleEntry:
+    """One entry of a daily schedule: starts ``start_s`` seconds after midnight."""
+
+    start_s: int
+    value: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SettingsSnapshot(Record):
+    """Pump therapy settings as read at one time. Schedules map name -> entries."""
+
+    kind: ClassVar[str] = "settings"
+
+    active_schedule: str | None = None
+    basal_schedules_u_per_h: Mapping[str, tuple[ScheduleEntry, ...]] = field(default_factory=dict)
+    carb_ratios_g_per_u: tuple[ScheduleEntry, ...] = ()
+    sensitivities_mgdl_per_u: tuple[ScheduleEntry, ...] = ()
+    target_low_mgdl: tuple[ScheduleEntry, ...] = ()
+    target_high_mgdl: tuple[ScheduleEntry, ...] = ()
+    insulin_action_s: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeviceInfo(Record):
+    """What the device says about itself at upload."""
+
+    kind: ClassVar[str] = "device-info"
+
+    manufacturer: str
+    model: str
+    serial: str
+    firmware: str | None = None
+    device_clock: datetime | None = None
+
+
+RECORD_TYPES: dict[str, type[Record]] = {
+    cls.kind: cls
+    for cls in (
+        GlucoseSample,
+        Bolus,
+        Injection,
+        BasalSegment,
+        Food,
+        Activity,
+        DeviceEvent,
+        SettingsSnapshot,
+        DeviceInfo,
+    )
+}
+"""Every record kind by its ``kind`` string (the dedup key's middle part)."""
+
+
+def count_by_kind(records: list[Record] | tuple[Record, ...]) -> dict[str, int]:
+    """Count records per kind; glucose samples are counted per ``sample_type``."""
+    counts: dict[str, int] = {}
+    for rec in records:
+        key = rec.sample_type if isinstance(rec, GlucoseSample) else rec.kind
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+_DATETIME_FIELDS = frozenset({"device_time", "time_utc", "time_from", "time_to", "device_clock"})
+_SCHEDULE_FIELDS = frozenset(
+    {"carb_ratios_g_per_u", "sensitivities_mgdl_per_u", "target_low_mgdl", "target_high_mgdl"}
+)
+
+
+def _entries(items: Any) -> tuple[ScheduleEntry, ...]:
+    return tuple(ScheduleEntry(**e) for e in items)
+
+
+def record_from_dict(data: Mapping[str, Any]) -> Record:
+    """Inverse of :meth:`Record.to_dict` (used by the store and the care record)."""
+    cls = RECORD_TYPES[data["kind"]]
+    kwargs: dict[str, Any] = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if value is not None and f.name in _DATETIME_FIELDS:
+            value = datetime.fromisoformat(value)
+        elif f.name == "annotations":
+            value = tuple(value)
+        elif f.name == "calculation" and value is not None:
+            value = BolusCalculation(**value)
+        elif f.name in _SCHEDULE_FIELDS:
+            value = _entries(value)
+        elif f.name == "basal_schedules_u_per_h":
+            value = {name: _entries(entries) for name, entries in value.items()}
+        kwargs[f.name] = value
+    return cls(**kwargs)

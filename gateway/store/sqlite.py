@@ -1,0 +1,261 @@
+"""The gateway's durable store: one SQLite file in WAL mode.
+
+Everything an upload produces -- the raw capture, the normalized records, the cursor
+and the outbox messages -- is written in **one transaction** (:meth:`Store.ingest`), so a
+crash or a bad file never leaves half-written state, and records are unique on their
+dedup key ``(device_id, kind, source_index)``, so the same upload twice adds nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from drivers._core.records import Record, record_from_dict
+from gateway.store.schema import MIGRATIONS
+
+
+@dataclass(frozen=True, slots=True)
+class Patient:
+    """A patient as the store knows them; only ``pseudonym`` ever leaves the gateway."""
+
+    id: int
+    pseudonym: str
+    tz: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxMessage:
+    """One queued MQTT message, in publish order."""
+
+    seq: int
+    topic: str
+    payload: str
+    qos: int
+    retain: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IngestResult:
+    """What one ingest added: new records by kind, and whether the capture was new."""
+
+    added: int
+    already_stored: int
+    capture_new: bool
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+class Store:
+    """The SQLite store. Use as a context manager or call :meth:`close`."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = int(self.db.execute("PRAGMA user_version").fetchone()[0])
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in script.split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version={number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``, rolled back on any exception."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- patients -----------------------------------------------------------------
+    def patient(self, local_id: str, pseudonym: str, tz: str) -> Patient:
+        """Get or create the patient with this local identity."""
+        row = self.db.execute(
+            "SELECT id, pseudonym, tz FROM patients WHERE local_id = ?", (local_id,)
+        ).fetchone()
+        if row is None:
+            with self.transaction():
+                cur = self.db.execute(
+                    "INSERT INTO patients (local_id, pseudonym, tz) VALUES (?, ?, ?)",
+                    (local_id, pseudonym, tz),
+                )
+            return Patient(int(cur.lastrowid or 0), pseudonym, tz)
+        return Patient(int(row[0]), str(row[1]), str(row[2]))
+
+    # -- ingest -------------------------------------------------------------------
+    def ingest(
+        self,
+        patient: Patient,
+        records: Sequence[Record],
+        *,
+        raw: bytes,
+        fmt: str,
+        devices: dict[str, str],
+        messages: Callable[[list[Record]], Iterable[tuple[str, str, int, bool]]] | None = None,
+        cursor: tuple[str, str] | None = None,
+        actor: str = "gateway",
+    ) -> IngestResult:
+        """Store a capture, its records, the cursor and outbox messages atomically.
+
+        ``messages`` is called inside the transaction with the records that were new
+        (not already stored), and its (topic, payload, qos, retain) tuples are queued
+        in the outbox in the same transaction: a record is never stored without its
+        message, and a repeated upload queues nothing for records already sent.
+        """
+        sha = hashlib.sha256(raw).hexdigest()
+        now = _now()
+        added = 0
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO raw_captures (sha256, format, size, data, received_utc)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (sha, fmt, len(raw), raw, now),
+            )
+            capture_new = cur.rowcount == 1
+            capture_id = db.execute(
+                "SELECT id FROM raw_captures WHERE sha256 = ?", (sha,)
+            ).fetchone()[0]
+            for device_id, description in devices.items():
+                db.execute(
+                    "INSERT INTO devices (device_id, patient_id, description, first_seen_utc,"
+                    " last_seen_utc) VALUES (?, ?, ?, ?, ?) ON CONFLICT(device_id) DO UPDATE"
+                    " SET last_seen_utc = excluded.last_seen_utc",
+                    (device_id, patient.id, description, now, now),
+                )
+            new_records: list[Record] = []
+            for rec in records:
+                if rec.time_utc is None:
+                    raise ValueError(f"record {rec.dedup_key} has no time_utc: run the time base")
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO records (patient_id, device_id, kind, source_index,"
+                    " time_utc, payload, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        patient.id,
+                        rec.device_id,
+                        rec.kind,
+                        rec.source_index,
+                        rec.time_utc.isoformat(),
+                        json.dumps(rec.to_dict(), separators=(",", ":")),
+                        capture_id,
+                    ),
+                )
+                if cur.rowcount == 1:
+                    added += 1
+                    new_records.append(rec)
+            queued = messages(new_records) if messages is not None else ()
+            for topic, payload, qos, retain in queued:
+                db.execute(
+                    "INSERT INTO outbox (topic, payload, qos, retain, created_utc)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (topic, payload, qos, int(retain), now),
+                )
+            if cursor is not None:
+                db.execute(
+                    "INSERT INTO cursors (device_id, cursor, updated_utc) VALUES (?, ?, ?)"
+                    " ON CONFLICT(device_id) DO UPDATE SET cursor = excluded.cursor,"
+                    " updated_utc = excluded.updated_utc",
+                    (cursor[0], cursor[1], now),
+                )
+            db.execute(
+                "INSERT INTO audit (time_utc, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (
+                    now,
+                    actor,
+                    "ingest",
+                    json.dumps(
+                        {
+                            "patient": patient.pseudonym,
+                            "format": fmt,
+                            "added": added,
+                            "capture": sha[:16],
+                        }
+                    ),
+                ),
+            )
+        return IngestResult(
+            added=added, already_stored=len(records) - added, capture_new=capture_new
+        )
+
+    def enqueue(self, messages: Iterable[tuple[str, str, int, bool]]) -> int:
+        """Queue messages for MQTT in one transaction; returns how many."""
+        now = _now()
+        n = 0
+        with self.transaction() as db:
+            for topic, payload, qos, retain in messages:
+                db.execute(
+                    "INSERT INTO outbox (topic, payload, qos, retain, created_utc)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (topic, payload, qos, int(retain), now),
+                )
+                n += 1
+        return n
+
+    # -- reads --------------------------------------------------------------------
+    def records(self, patient: Patient, kind: str | None = None) -> list[Record]:
+        """A patient's records in time order (optionally one kind)."""
+        sql = "SELECT payload FROM records WHERE patient_id = ?"
+        args: tuple[object, ...] = (patient.id,)
+        if kind is not None:
+            sql += " AND kind = ?"
+            args += (kind,)
+        rows = self.db.execute(sql + " ORDER BY time_utc, id", args).fetchall()
+        return [record_from_dict(json.loads(r[0])) for r in rows]
+
+    def count_records(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def cursor(self, device_id: str) -> str | None:
+        row = self.db.execute(
+            "SELECT cursor FROM cursors WHERE device_id = ?", (device_id,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- outbox -------------------------------------------------------------------
+    def unsent(self, limit: int = 1000) -> list[OutboxMessage]:
+        """The oldest unsent messages, in the order they were queued."""
+        rows = self.db.execute(
+            "SELECT seq, topic, payload, qos, retain FROM outbox WHERE sent_utc IS NULL"
+            " ORDER BY seq LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [OutboxMessage(int(s), str(t), str(p), int(q), bool(r)) for s, t, p, q, r in rows]
+
+    def mark_sent(self, seqs: Sequence[int]) -> None:
+        if not seqs:
+            return
+        now = _now()
+        with self.transaction() as db:
+            db.executemany("UPDATE outbox SET sent_utc = ? WHERE seq = ?", [(now, s) for s in seqs])
+
+    def outbox_pending(self) -> int:
+        return int(
+            self.db.execute("SELECT count(*) FROM outbox WHERE sent_utc IS NULL").fetchone()[0]
+        )
