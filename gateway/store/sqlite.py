@@ -248,6 +248,14 @@ class Store:
         ).fetchall()
         return [OutboxMessage(int(s), str(t), str(p), int(q), bool(r)) for s, t, p, q, r in rows]
 
+    def outbox_messages(self, *, include_sent: bool = True) -> list[OutboxMessage]:
+        """Every outbox message in queue order (for inspection and the demo)."""
+        where = "" if include_sent else " WHERE sent_utc IS NULL"
+        rows = self.db.execute(
+            f"SELECT seq, topic, payload, qos, retain FROM outbox{where} ORDER BY seq"
+        ).fetchall()
+        return [OutboxMessage(int(s), str(t), str(p), int(q), bool(r)) for s, t, p, q, r in rows]
+
     def mark_sent(self, seqs: Sequence[int]) -> None:
         if not seqs:
             return
