@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from gateway.publish.mqtt import BrokerConfig
-from gateway.timeseries.influx import InfluxConfig
+from gateway.timeseries.settings import InfluxConfig
 
 
 class ConfigError(Exception):

@@ -10,7 +10,6 @@ Written in batches with the synchronous write API, so a failed batch raises.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from influxdb_client import InfluxDBClient, Point, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
@@ -18,19 +17,13 @@ from influxdb_client.rest import ApiException
 from urllib3.exceptions import HTTPError
 
 from drivers._core.records import GlucoseSample, Record
+from gateway.timeseries.settings import InfluxConfig
+
+__all__ = ["InfluxConfig", "TimeSeriesError", "glucose_points", "write_glucose"]
 
 
 class TimeSeriesError(Exception):
     """The time-series server refused or could not be reached."""
-
-
-@dataclass(frozen=True, slots=True)
-class InfluxConfig:
-    url: str
-    token: str = ""
-    org: str = "glucogate"
-    bucket: str = "glucogate"
-    batch_size: int = 5000
 
 
 def glucose_points(records: Sequence[Record], *, site: str, pseudonym: str) -> list[Point]:
