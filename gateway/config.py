@@ -108,9 +108,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             data_dir=Path(gw.get("data_dir", config.data_dir)).expanduser(),
             timezone=str(gw.get("timezone", config.timezone)),
             mqtt=_broker(mqtt) if mqtt.get("host") else None,
-            influx=InfluxConfig(**{k: str(v) for k, v in influx.items()})
-            if influx.get("url")
-            else None,
+            influx=_influx(influx) if influx.get("url") else None,
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid configuration: {exc}") from exc
@@ -124,6 +122,15 @@ def _broker(mqtt: Mapping[str, Any]) -> BrokerConfig:
         username=mqtt.get("username"),
         password=mqtt.get("password"),
         tls_ca=mqtt.get("tls_ca"),
+    )
+
+
+def _influx(influx: Mapping[str, Any]) -> InfluxConfig:
+    return InfluxConfig(
+        url=str(influx["url"]),
+        token=str(influx.get("token", "")),
+        org=str(influx.get("org", "glucogate")),
+        bucket=str(influx.get("bucket", "glucogate")),
     )
 
 
