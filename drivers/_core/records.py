@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 GlucoseSampleType = Literal["cgm", "smbg", "calibration"]
 GlucoseSpecial = Literal["high", "low", "warmup", "not-computable", "sensor-error"]
@@ -79,7 +79,7 @@ class Record:
         clock_offset_s: int = 0,
         time_reason: str = "",
         annotations: tuple[str, ...] = (),
-    ) -> Record:
+    ) -> Self:
         """Return a copy with the UTC time resolved (used by the time base)."""
         if time_utc.tzinfo is None:
             raise ValueError("time_utc must be timezone-aware")
