@@ -52,3 +52,25 @@ def tsdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VictoriaMetrics]:
     server = _start_or_skip(VictoriaMetrics, tmp_path_factory.mktemp("victoria"))
     yield server
     server.stop()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--port",
+        default=None,
+        help="serial port of a real device for tests marked 'hardware' (skipped without it)",
+    )
+    parser.addoption(
+        "--ble-address",
+        default=None,
+        help="address of a real BLE device for tests marked 'hardware'",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--port") or config.getoption("--ble-address"):
+        return
+    skip = pytest.mark.skip(reason="hardware test: give --port or --ble-address to run it")
+    for item in items:
+        if "hardware" in item.keywords:
+            item.add_marker(skip)
