@@ -194,11 +194,24 @@ class BasalSegment(Record):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Food(Record):
-    """Carbohydrate entered by the user (pump, app or export)."""
+    """Carbohydrate entered by the user (pump, app or export).
+
+    ``carbs_g`` is None for a meal marker without an amount (LibreView's non-numeric
+    food entry, an iPro2 meal marker): the meal happened, its size is unknown.
+    """
 
     kind: ClassVar[str] = "food"
 
-    carbs_g: float
+    carbs_g: float | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ketone(Record):
+    """A blood (or urine) ketone reading, beta-hydroxybutyrate in mmol/L."""
+
+    kind: ClassVar[str] = "ketone"
+
+    ketone_mmoll: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +288,7 @@ RECORD_TYPES: dict[str, type[Record]] = {
         Injection,
         BasalSegment,
         Food,
+        Ketone,
         Activity,
         DeviceEvent,
         SettingsSnapshot,

@@ -156,6 +156,8 @@ def _modern_rows(rec: Record, fmt: _Fmt, guardian: bool) -> list[dict[str, objec
     if isinstance(rec, Injection):
         return [{"Time": t, "Event Marker": f"Insulin: {_num(rec.insulin_u, fmt.comma)}"}]
     if isinstance(rec, Food):
+        if rec.carbs_g is None:
+            return [{"Time": t, "Event Marker": "Meal"}]
         return [{"Time": t, "Event Marker": f"Meal: {_num(rec.carbs_g, fmt.comma)}grams"}]
     return []
 

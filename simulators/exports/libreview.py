@@ -60,7 +60,7 @@ def _row(rec: Record, units: Units, decimal_comma: bool) -> tuple[int, dict[int,
         column = col.LONG_INSULIN_U if rec.insulin_type == "long" else col.RAPID_INSULIN_U
         return col.INSULIN, {column: _amount(rec.insulin_u, decimal_comma)}
     if isinstance(rec, Food):
-        if "food/carbs-unknown" in rec.annotations:
+        if rec.carbs_g is None:
             return col.FOOD, {col.NON_NUMERIC_FOOD: "1"}
         return col.FOOD, {col.CARBS_G: _amount(rec.carbs_g, decimal_comma)}
     if isinstance(rec, Activity):

@@ -83,7 +83,7 @@ def _records(row: CLRow, dev: str, units: str, day_first: bool) -> list[Record]:
                     device_id=dev,
                     source_index=f"{raw}:{iso}:meal",
                     device_time=when,
-                    carbs_g=0.0,
+                    carbs_g=None,
                     annotations=("food/carbs-unknown",),
                 )
             )

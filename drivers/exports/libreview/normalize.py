@@ -13,7 +13,7 @@ type  meaning                              record
 2     strip glucose (fingerstick)          ``GlucoseSample(smbg)``
 3     blood ketone                         none (no record kind): skipped with reason
 4     insulin (rapid / long / calculator)  ``Injection`` (one per insulin kind)
-5     food (grams, servings or a marker)   ``Food``; no gram amount -> ``carbs_g=0`` +
+5     food (grams, servings or a marker)   ``Food``; no gram amount -> ``carbs_g=None`` +
                                            ``food/carbs-unknown``
 6     note / exercise (LibreView); time    ``Activity("exercise")`` for an exercise note,
       change (reader TXT)                  ``DeviceEvent(time-change)`` with from/to
@@ -201,7 +201,7 @@ def _food(row: LibreRow, b: Base) -> list[Record]:
             device_id=k.device_id,
             source_index=k.source_index,
             device_time=k.device_time,
-            carbs_g=carbs if carbs is not None else 0.0,
+            carbs_g=carbs,
             annotations=notes,
         )
     ]

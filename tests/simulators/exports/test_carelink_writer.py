@@ -268,7 +268,7 @@ def test_ipro2_utf16_round_trip() -> None:
             device_id=dev,
             source_index="",
             device_time=at(12),
-            carbs_g=0.0,
+            carbs_g=None,
             annotations=("food/carbs-unknown",),
         ),
     ]

@@ -105,7 +105,7 @@ def scenario(mmol_units: bool) -> list[Record]:
             device_id=DEV,
             source_index="",
             device_time=datetime(2021, 10, 31, 12, 0),
-            carbs_g=0.0,
+            carbs_g=None,
             annotations=("food/carbs-unknown",),
         ),
         Activity(
