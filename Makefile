@@ -1,0 +1,57 @@
+# glucogate: the two set-up commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+# Debian packages the integration tests run for real (broker and InfluxDB-API server).
+SYSTEM_PACKAGES := mosquitto victoria-metrics
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: demo test lint typecheck system-deps install install-test bench clean
+
+demo: $(VENV)/.installed
+	$(VENV)/bin/glucogate demo --out demo-output
+
+test: $(VENV)/.installed-test system-deps
+	GLUCOGATE_REQUIRE_SERVICES=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests analytics drivers gateway simulators
+	$(MAKE) --no-print-directory lint typecheck
+
+lint: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(VENV)/bin/mypy
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# Installs the broker and the time-series server from Debian's packages if missing.
+# They are started by the test harness (tests/harness/services.py) on free loopback
+# ports for the run and stopped afterwards; the packages' own system services are not used.
+system-deps:
+	@missing=""; \
+	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing from Debian's packages"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $(SYSTEM_PACKAGES); \
+	fi
+
+bench: $(VENV)/.installed-test
+	$(PIP) install -q -e '.[test,bench]'
+	@for b in bench/*_bench.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache .mypy_cache .ruff_cache
