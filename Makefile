@@ -14,7 +14,7 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/glucogate demo --out demo-output
 
 test: $(VENV)/.installed-test system-deps
-	GLUCOGATE_REQUIRE_SERVICES=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile tests analytics drivers gateway simulators
+	GLUCOGATE_REQUIRE_SERVICES=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
 	$(MAKE) --no-print-directory lint typecheck
 
 lint: $(VENV)/.installed-test
