@@ -13,9 +13,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 demo: $(VENV)/.installed
 	$(VENV)/bin/glucogate demo --out demo-output
 
-test: $(VENV)/.installed-test system-deps
+# Lint and type checks first, so that pytest's summary is the run's last line.
+test: $(VENV)/.installed-test system-deps lint typecheck
 	GLUCOGATE_REQUIRE_SERVICES=1 $(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile
-	$(MAKE) --no-print-directory lint typecheck
 
 lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
