@@ -35,7 +35,6 @@ its ``time_to`` on the clock of the segment it opens (the same instant as its
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -225,13 +224,12 @@ def resolve_times(
         if placed.utc < EARLIEST_PLAUSIBLE or (latest is not None and placed.utc > latest):
             notes.append(IMPLAUSIBLE)
         kept = tuple(a for a in rec.annotations if a not in TIME_CODES)
-        fresh = dataclasses.replace(rec, annotations=kept)
-        resolved = fresh.with_time(
+        resolved = rec.evolve(
             time_utc=placed.utc,
             utc_offset_s=offset_s,
             clock_offset_s=clock_offset_s,
             time_reason=reason,
-            annotations=tuple(dict.fromkeys(notes)),
+            annotations=kept + tuple(n for n in dict.fromkeys(notes) if n not in kept),
         )
         out.append(resolved)
     return out

@@ -150,13 +150,12 @@ class Store:
                     " SET last_seen_utc = excluded.last_seen_utc",
                     (device_id, patient.id, description, now, now),
                 )
-            new_records: list[Record] = []
-            for rec in records:
+            new_records = self._new_only(records)
+            rows = []
+            for rec in new_records:
                 if rec.time_utc is None:
                     raise ValueError(f"record {rec.dedup_key} has no time_utc: run the time base")
-                cur = db.execute(
-                    "INSERT OR IGNORE INTO records (patient_id, device_id, kind, source_index,"
-                    " time_utc, payload, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows.append(
                     (
                         patient.id,
                         rec.device_id,
@@ -165,11 +164,14 @@ class Store:
                         rec.time_utc.isoformat(),
                         json.dumps(rec.to_dict(), separators=(",", ":")),
                         capture_id,
-                    ),
+                    )
                 )
-                if cur.rowcount == 1:
-                    added += 1
-                    new_records.append(rec)
+            db.executemany(
+                "INSERT INTO records (patient_id, device_id, kind, source_index,"
+                " time_utc, payload, capture_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+            added = len(rows)
             queued = messages(new_records) if messages is not None else ()
             for topic, payload, qos, retain in queued:
                 db.execute(
@@ -203,6 +205,25 @@ class Store:
         return IngestResult(
             added=added, already_stored=len(records) - added, capture_new=capture_new
         )
+
+    def _new_only(self, records: Sequence[Record]) -> list[Record]:
+        """Records whose dedup key is not stored yet (and the first of repeats within the
+        batch). Called inside the write transaction, so nothing can slip in between."""
+        seen: set[tuple[str, str, str]] = set()
+        for device_id in {r.device_id for r in records}:
+            seen.update(
+                (device_id, kind, index)
+                for kind, index in self.db.execute(
+                    "SELECT kind, source_index FROM records WHERE device_id = ?", (device_id,)
+                )
+            )
+        new: list[Record] = []
+        for rec in records:
+            key = rec.dedup_key
+            if key not in seen:
+                seen.add(key)
+                new.append(rec)
+        return new
 
     def enqueue(self, messages: Iterable[tuple[str, str, int, bool]]) -> int:
         """Queue messages for MQTT in one transaction; returns how many."""

@@ -56,7 +56,13 @@ class Header:
 
 def parse_timestamp(text: str) -> datetime:
     """``2019-10-14T16:42:37`` (or with a space instead of ``T``), naive local time."""
-    return datetime.strptime(text.strip().replace(" ", "T", 1), "%Y-%m-%dT%H:%M:%S")
+    text = text.strip()
+    if len(text) != 19 or text[10] not in "T ":
+        raise ValueError(text)
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is not None:
+        raise ValueError(text)
+    return value
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:

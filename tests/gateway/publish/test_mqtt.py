@@ -16,7 +16,8 @@ pytestmark = pytest.mark.services
 
 
 def test_outbox_arrives_in_order_and_is_marked_sent(mqtt_broker: Mosquitto, tmp_path: Path) -> None:
-    with Store(tmp_path / "g.sqlite") as store, Subscriber(mqtt_broker.port) as sub:
+    topic = "glucogate/v1/site-a/p-x/records/#"
+    with Store(tmp_path / "g.sqlite") as store, Subscriber(mqtt_broker.port, topic) as sub:
         store.enqueue(
             [
                 (f"glucogate/v1/site-a/p-x/records/{i}", json.dumps({"n": i}), 1, False)

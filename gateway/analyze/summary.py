@@ -1,0 +1,75 @@
+"""From stored records to the metric catalogue (analytics/ does the arithmetic).
+
+This is the one place where out-of-range CGM readings become numbers for analytics:
+a High/Low reading counts at the sensor's reporting limit (Dexcom 400/40 mg/dL,
+Libre 500/40), as the vendor portals compute their statistics (see analytics.grid).
+Records keep the flag; only the arrays handed to analytics carry the limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytics.catalogue import metrics
+from analytics.grid import to_grid
+from drivers._core.records import GlucoseSample, Record
+
+
+@dataclass(frozen=True, slots=True)
+class CgmSeries:
+    """One patient's CGM readings as arrays: UTC seconds, mg/dL (limits substituted)."""
+
+    time_s: NDArray[np.float64]
+    mgdl: NDArray[np.float64]
+    utc_offset_s: int
+    first_utc: datetime | None
+    last_utc: datetime | None
+
+
+def cgm_series(records: Sequence[Record]) -> CgmSeries:
+    """Extract CGM readings; High/Low count at the sensor's reporting limit."""
+    times: list[float] = []
+    values: list[float] = []
+    offsets: list[int] = []
+    first: datetime | None = None
+    last: datetime | None = None
+    for rec in records:
+        if not isinstance(rec, GlucoseSample) or rec.sample_type != "cgm" or rec.time_utc is None:
+            continue
+        value = rec.glucose_mgdl
+        if value is None and rec.special in ("high", "low"):
+            value = rec.reporting_limit_mgdl
+        if value is None:
+            continue
+        times.append(rec.time_utc.timestamp())
+        values.append(float(value))
+        offsets.append(rec.utc_offset_s or 0)
+        first = rec.time_utc if first is None or rec.time_utc < first else first
+        last = rec.time_utc if last is None or rec.time_utc > last else last
+    offset = int(np.median(offsets)) if offsets else 0
+    return CgmSeries(np.asarray(times, float), np.asarray(values, float), offset, first, last)
+
+
+def patient_metrics(series: CgmSeries) -> dict[str, float | int | str | None]:
+    """The metric catalogue for one patient as plain Python values (None = not computable)."""
+    grid = to_grid(
+        np.zeros(series.time_s.shape, dtype=np.int64),
+        series.time_s,
+        series.mgdl,
+        n_patients=1,
+        utc_offset_s=np.asarray([series.utc_offset_s], dtype=np.float64),
+    )
+    out: dict[str, float | int | str | None] = {}
+    for name, values in metrics(grid).items():
+        value = values[0].item() if hasattr(values[0], "item") else values[0]
+        if isinstance(value, float) and not np.isfinite(value):
+            value = None
+        elif isinstance(value, float):
+            value = round(value, 3)
+        out[name] = value
+    return out

@@ -1,0 +1,154 @@
+"""The ``glucogate`` command line.
+
+Commands that exist today: ``import`` (a vendor export into the store, published),
+``metrics`` (the metric catalogue of a file, nothing stored) and ``demo`` (the whole
+path on a synthetic patient with embedded defaults). Exit status: 0 on success,
+2 for input that cannot be read (one line on stderr naming the file, line and reason),
+3 for a configuration error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from drivers._core.errors import DriverError
+from gateway.config import Config, ConfigError, load_config, parse_hostport
+
+EXIT_BAD_INPUT = 2
+EXIT_CONFIG = 3
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    changes: dict[str, Any] = {}
+    if getattr(args, "data_dir", None):
+        changes["data_dir"] = Path(args.data_dir)
+    if getattr(args, "site", None):
+        changes["site"] = args.site
+    if getattr(args, "mqtt", None):
+        changes["mqtt"] = parse_hostport(args.mqtt)
+    if getattr(args, "influx", None):
+        from gateway.timeseries.settings import InfluxConfig
+
+        changes["influx"] = InfluxConfig(url=args.influx)
+    if getattr(args, "tz", None):
+        changes["timezone"] = args.tz
+    return dataclasses.replace(config, **changes)
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, indent=2, ensure_ascii=False))
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from gateway.ingest.files import import_file
+    from gateway.store.sqlite import Store
+
+    config = _config(args)
+    with Store(config.store_path) as store:
+        report = import_file(Path(args.file), config, store, local_id=args.patient)
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        out = report.as_json()
+        print(f"{out['format']}: {out['device']}, units {out['units_in_file']}")
+        print(
+            f"  records: {out['counts']}  new: {out['added']}  already stored: "
+            f"{out['already_stored']}  skipped rows: {len(out['skipped'])}"
+        )
+        print(f"  period (UTC): {out['first_utc']} .. {out['last_utc']}")
+        print(
+            f"  patient {out['patient']}: published {out['published']},"
+            f" waiting in outbox {out['outbox_pending']}"
+        )
+        for warning in out["warnings"]:
+            print(f"  warning: {warning}")
+    return 0
+
+
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from gateway.analyze.summary import cgm_series, patient_metrics
+    from gateway.ingest.files import default_local_id, load_file
+
+    config = _config(args)
+    _, records = load_file(Path(args.file), config.timezone)
+    series = cgm_series(records)
+    metrics = patient_metrics(series) if series.mgdl.size else {}
+    patient = {"id": args.patient or default_local_id(records), **metrics}
+    if args.json:
+        _print_json({"patients": [patient]})
+    else:
+        for key, value in patient.items():
+            print(f"{key:>20}  {value}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from gateway.demo import run_demo
+
+    return run_demo(Path(args.out), mqtt=args.mqtt, influx=args.influx, days=args.days)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="glucogate", description=__doc__.splitlines()[0])
+    parser.add_argument("--config", help="TOML configuration file")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tz", help="patient time zone (IANA name), default from config")
+        p.add_argument("--patient", help="local patient identity (stays on this machine)")
+        p.add_argument("--json", action="store_true", help="print one JSON object")
+
+    p = sub.add_parser("import", help="import a vendor export (format detected from content)")
+    p.add_argument("file")
+    common(p)
+    p.add_argument("--data-dir", help="where the store and site key live")
+    p.add_argument("--site", help="site name (topic segment)")
+    p.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish to this broker")
+    p.add_argument("--influx", metavar="URL", help="write the glucose series to this server")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("metrics", help="the metric catalogue of a file (stores nothing)")
+    p.add_argument("file")
+    common(p)
+    p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("demo", help="synthetic patient -> export -> gateway -> report + messages")
+    p.add_argument("--out", default="demo-output", help="folder for the store, report, messages")
+    p.add_argument("--days", type=int, default=14)
+    p.add_argument("--mqtt", metavar="HOST[:PORT]", help="also publish to this broker")
+    p.add_argument("--influx", metavar="URL", help="also write to this time-series server")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.func(args)
+    except DriverError as exc:
+        print(f"glucogate: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except FileNotFoundError as exc:
+        print(f"glucogate: {exc.filename}: no such file", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ConfigError, OSError) as exc:
+        print(f"glucogate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Steps every ingest path shares: the patient's pseudonym, the record messages that
+go into the outbox with the records, and the refreshed summary after new data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import Any
+
+from drivers._core.records import Record
+from gateway.analyze.summary import cgm_series, patient_metrics
+from gateway.config import Config
+from gateway.identity import load_or_create_secret, patient_pseudonym
+from gateway.publish.messages import Message, record_messages, summary_message
+from gateway.store.sqlite import Patient, Store
+
+
+def open_patient(config: Config, store: Store, local_id: str, tz: str) -> tuple[Patient, bytes]:
+    """The store's patient for a local identity, and the site key."""
+    secret = load_or_create_secret(config.key_path)
+    return store.patient(local_id, patient_pseudonym(secret, config.site, local_id), tz), secret
+
+
+def messages_for(
+    config: Config, patient: Patient, secret: bytes
+) -> Callable[[list[Record]], Iterable[Message]]:
+    """The outbox callback for :meth:`Store.ingest`: new records in batches."""
+
+    def make(new: list[Record]) -> Iterable[Message]:
+        return record_messages(
+            new,
+            secret=secret,
+            site=config.site,
+            pseudonym=patient.pseudonym,
+            gateway_id=config.gateway_id,
+        )
+
+    return make
+
+
+def refresh_summary(
+    config: Config, store: Store, patient: Patient, *, changed: bool, now_utc: datetime
+) -> dict[str, Any]:
+    """The patient's metrics over everything stored; queue a new summary if data changed."""
+    series = cgm_series(store.records(patient, kind="glucose"))
+    metrics = patient_metrics(series) if series.mgdl.size else {}
+    if changed and series.first_utc is not None and series.last_utc is not None:
+        store.enqueue(
+            [
+                summary_message(
+                    metrics,
+                    site=config.site,
+                    pseudonym=patient.pseudonym,
+                    gateway_id=config.gateway_id,
+                    start_utc=series.first_utc,
+                    end_utc=series.last_utc,
+                    generated_utc=now_utc,
+                )
+            ]
+        )
+    return metrics
