@@ -13,8 +13,8 @@ calibration ``calibration:<transmitter id>:<timestamp>``; insulin and carbs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 from datetime import datetime, timedelta
+from typing import Any
 
 from drivers._core.records import (
     Activity,
