@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages the integration tests run for real (broker and InfluxDB-API server).
-SYSTEM_PACKAGES := mosquitto victoria-metrics
+SYSTEM_PACKAGES := mosquitto victoria-metrics chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck system-deps install install-test bench clean
@@ -36,13 +36,15 @@ $(VENV)/.installed-test: pyproject.toml | $(VENV)/bin/python
 	$(PIP) install -q -e '.[test]'
 	touch $@ $(VENV)/.installed
 
-# Installs the broker and the time-series server from Debian's packages if missing.
+# Installs the broker, the time-series server and Chromium (kiosk page tests, driven by
+# Playwright with Debian's browser) from Debian's packages if missing.
 # They are started by the test harness (tests/harness/services.py) on free loopback
 # ports for the run and stopped afterwards; the packages' own system services are not used.
 system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian's packages"; \
 	  $(SUDO) apt-get update -qq && \

@@ -1,8 +1,9 @@
 """The ``glucogate`` command line.
 
 Commands that exist today: ``import`` (a vendor export into the store, published),
-``metrics`` (the metric catalogue of a file, nothing stored) and ``demo`` (the whole
-path on a synthetic patient with embedded defaults). Exit status: 0 on success,
+``metrics`` (the metric catalogue of a file, nothing stored), ``serve`` (the kiosk
+pages and API), ``token-hash`` and ``demo`` (the whole path on a synthetic patient
+with embedded defaults). Exit status: 0 on success,
 2 for input that cannot be read (one line on stderr naming the file, line and reason),
 3 for a configuration error.
 """
@@ -96,6 +97,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out), mqtt=args.mqtt, influx=args.influx, days=args.days)
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from gateway.api.app import create_app
+    from gateway.api.auth import Role
+
+    config = _config(args)
+    try:
+        tokens = {digest: Role(role) for digest, role in config.api_tokens}
+    except ValueError as exc:
+        raise ConfigError(f"[api.tokens]: {exc}") from exc
+    if not tokens:
+        raise ConfigError("no [api.tokens] configured: nobody could sign in")
+    uvicorn.run(create_app(config, tokens), host=args.host, port=args.port, log_level="info")
+    return 0
+
+
+def cmd_token_hash(args: argparse.Namespace) -> int:
+    from gateway.api.auth import token_hash
+
+    print(token_hash(args.token))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="glucogate", description=__doc__.splitlines()[0])
     parser.add_argument("--config", help="TOML configuration file")
@@ -120,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     common(p)
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("serve", help="kiosk pages and the care-team API (FastAPI)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8080)
+    p.add_argument("--data-dir", help="where the store and site key live")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("token-hash", help="print the SHA-256 of a token for [api.tokens]")
+    p.add_argument("token")
+    p.set_defaults(func=cmd_token_hash)
 
     p = sub.add_parser("demo", help="synthetic patient -> export -> gateway -> report + messages")
     p.add_argument("--out", default="demo-output", help="folder for the store, report, messages")

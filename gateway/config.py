@@ -14,6 +14,9 @@ username = "clinic-a-kiosk-1"
 password = "..."
 tls_ca = "/etc/glucogate/ca.pem"
 
+[api.tokens]               # for `glucogate serve`: SHA-256 of each token -> role
+"9f86d08188...": "kiosk"   # (glucogate token-hash TOKEN prints the hash)
+
 [influx]                   # optional
 url = "http://127.0.0.1:8428"
 token = ""
@@ -53,6 +56,7 @@ class Config:
     timezone: str = "UTC"
     mqtt: BrokerConfig | None = None
     influx: InfluxConfig | None = None
+    api_tokens: tuple[tuple[str, str], ...] = ()
 
     @property
     def store_path(self) -> Path:
@@ -82,6 +86,10 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
     gw = _section(data, "gateway")
     mqtt = _section(data, "mqtt")
     influx = _section(data, "influx")
+    api = _section(data, "api")
+    tokens = api.get("tokens", {})
+    if not isinstance(tokens, dict):
+        raise ConfigError("[api.tokens] must be a table of token hash -> role")
     for key, (table, name) in {
         "GLUCOGATE_SITE": (gw, "site"),
         "GLUCOGATE_GATEWAY_ID": (gw, "id"),
@@ -109,6 +117,7 @@ def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = 
             timezone=str(gw.get("timezone", config.timezone)),
             mqtt=_broker(mqtt) if mqtt.get("host") else None,
             influx=_influx(influx) if influx.get("url") else None,
+            api_tokens=tuple((str(k), str(v)) for k, v in tokens.items()),
         )
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"invalid configuration: {exc}") from exc

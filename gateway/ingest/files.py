@@ -63,9 +63,12 @@ class ImportReport:
         }
 
 
-def load_file(path: Path, tz: str) -> tuple[ExportResult, list[Record]]:
-    """Read and time-resolve an export without storing it (``glucogate metrics``)."""
-    export = read_export(path)
+def load_file(path: Path, tz: str, data: bytes | None = None) -> tuple[ExportResult, list[Record]]:
+    """Read and time-resolve an export without storing it (``glucogate metrics``).
+
+    With ``data`` (an upload), ``path`` is only the name used in error messages.
+    """
+    export = read_export(path, data=data)
     return export, resolve_times(export.records, tz)
 
 
@@ -83,10 +86,12 @@ def import_file(
     local_id: str | None = None,
     tz: str | None = None,
     now_utc: datetime | None = None,
+    data: bytes | None = None,
 ) -> ImportReport:
-    """Import ``path`` for one patient; publish and write time series if configured."""
+    """Import ``path`` (or the uploaded ``data``) for one patient; publish and write
+    time series if configured."""
     tz = tz or config.timezone
-    export, records = load_file(path, tz)
+    export, records = load_file(path, tz, data)
     patient, secret = open_patient(config, store, local_id or default_local_id(records), tz)
     result = store.ingest(
         patient,

@@ -110,6 +110,26 @@ class Store:
             return Patient(int(cur.lastrowid or 0), pseudonym, tz)
         return Patient(int(row[0]), str(row[1]), str(row[2]))
 
+    def patient_by_pseudonym(self, pseudonym: str) -> Patient | None:
+        """The patient behind a pseudonym, or None."""
+        row = self.db.execute(
+            "SELECT id, pseudonym, tz FROM patients WHERE pseudonym = ?", (pseudonym,)
+        ).fetchone()
+        return None if row is None else Patient(int(row[0]), str(row[1]), str(row[2]))
+
+    def audit(self, actor: str, action: str, detail: dict[str, object]) -> None:
+        """Append one entry to the audit log (who did what to which pseudonym)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO audit (time_utc, actor, action, detail) VALUES (?, ?, ?, ?)",
+                (_now(), actor, action, json.dumps(detail, sort_keys=True)),
+            )
+
+    def audit_log(self) -> list[tuple[str, str, dict[str, object]]]:
+        """Every audit entry, oldest first: (actor, action, detail)."""
+        rows = self.db.execute("SELECT actor, action, detail FROM audit ORDER BY id").fetchall()
+        return [(str(a), str(b), json.loads(c)) for a, b, c in rows]
+
     # -- ingest -------------------------------------------------------------------
     def ingest(
         self,

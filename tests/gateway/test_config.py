@@ -45,3 +45,10 @@ def test_bad_port_is_a_config_error() -> None:
     with pytest.raises(ConfigError):
         parse_hostport("h:x")
     assert (parse_hostport("127.0.0.1:1999").port, parse_hostport("h").port) == (1999, 1883)
+
+
+def test_api_tokens_are_read_as_hash_role_pairs(tmp_path: Path) -> None:
+    path = tmp_path / "g.toml"
+    path.write_text('[api.tokens]\n"abc123" = "kiosk"\n"def456" = "educator"\n')
+    config = load_config(path, env={})
+    assert dict(config.api_tokens) == {"abc123": "kiosk", "def456": "educator"}
