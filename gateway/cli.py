@@ -2,10 +2,10 @@
 
 Commands that exist today: ``import`` (a vendor export into the store, published),
 ``metrics`` (the metric catalogue of a file, nothing stored), ``serve`` (the kiosk
-pages and API), ``token-hash`` and ``demo`` (the whole path on a synthetic patient
-with embedded defaults). Exit status: 0 on success,
+pages and API), ``record`` (the care record's intake), ``token-hash`` and ``demo``
+(the whole path on a synthetic patient with embedded defaults). Exit status: 0 on success,
 2 for input that cannot be read (one line on stderr naming the file, line and reason),
-3 for a configuration error.
+3 for a configuration error, 4 when a broker the command needs cannot be reached.
 """
 
 from __future__ import annotations
@@ -21,9 +21,11 @@ from typing import Any
 
 from drivers._core.errors import DriverError
 from gateway.config import Config, ConfigError, load_config, parse_hostport
+from gateway.publish.mqtt import PublishError
 
 EXIT_BAD_INPUT = 2
 EXIT_CONFIG = 3
+EXIT_UNAVAILABLE = 4
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -114,6 +116,36 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    import signal
+    import threading
+
+    from gateway.record.service import subscribe
+    from gateway.record.store import CareRecordStore
+
+    config = _config(args)
+    if config.mqtt is None:
+        raise ConfigError("the care record needs a broker: --mqtt HOST:PORT or [mqtt] host")
+    store = CareRecordStore(Path(args.db))
+    sub, intake = subscribe(config.mqtt, store, sites=args.site_filter or ["+"])
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    print(
+        f"care record: receiving glucogate/v1/{'|'.join(args.site_filter or ['+'])}/# into"
+        f" {args.db}; Ctrl-C to stop",
+        flush=True,
+    )
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sub.stop()
+        store.close()
+    print(f"care record: {intake.accepted} messages accepted", flush=True)
+    return 0
+
+
 def cmd_token_hash(args: argparse.Namespace) -> int:
     from gateway.api.auth import token_hash
 
@@ -152,6 +184,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", help="where the store and site key live")
     p.set_defaults(func=cmd_serve)
 
+    p = sub.add_parser("record", help="the care-record service: subscribe and store")
+    p.add_argument("--db", default="care-record.sqlite", help="the care record's SQLite file")
+    p.add_argument("--mqtt", metavar="HOST[:PORT]", help="broker to subscribe to")
+    p.add_argument(
+        "--site",
+        dest="site_filter",
+        action="append",
+        help="only this site (repeatable); default every site",
+    )
+    p.set_defaults(func=cmd_record)
+
     p = sub.add_parser("token-hash", help="print the SHA-256 of a token for [api.tokens]")
     p.add_argument("token")
     p.set_defaults(func=cmd_token_hash)
@@ -176,6 +219,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except DriverError as exc:
         print(f"glucogate: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except PublishError as exc:
+        print(f"glucogate: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
     except FileNotFoundError as exc:
         print(f"glucogate: {exc.filename}: no such file", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,0 +1,172 @@
+"""The care record's store: what every gateway of every site has published.
+
+SQLite (WAL) by default. Records are unique on ``(site, device_id, kind,
+source_index)``, so QoS 1 redelivery, a gateway re-publishing after a crash, or two
+uploads of the same device add nothing. Only pseudonyms are stored here; the mapping
+to a person stays on the gateway that made it.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TypeVar, cast
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS patients (
+    site TEXT NOT NULL, pseudonym TEXT NOT NULL, first_seen_utc TEXT NOT NULL,
+    PRIMARY KEY (site, pseudonym));
+CREATE TABLE IF NOT EXISTS records (
+    id INTEGER PRIMARY KEY, site TEXT NOT NULL, patient TEXT NOT NULL,
+    device_id TEXT NOT NULL, kind TEXT NOT NULL, source_index TEXT NOT NULL,
+    time_utc TEXT NOT NULL, payload TEXT NOT NULL, gateway TEXT NOT NULL,
+    UNIQUE (site, device_id, kind, source_index));
+CREATE INDEX IF NOT EXISTS records_patient ON records (site, patient, kind, time_utc);
+CREATE TABLE IF NOT EXISTS summaries (
+    site TEXT NOT NULL, patient TEXT NOT NULL, payload TEXT NOT NULL,
+    received_utc TEXT NOT NULL, PRIMARY KEY (site, patient));
+CREATE TABLE IF NOT EXISTS gateways (
+    site TEXT NOT NULL, gateway TEXT NOT NULL, state TEXT NOT NULL, time_utc TEXT NOT NULL,
+    PRIMARY KEY (site, gateway));
+CREATE TABLE IF NOT EXISTS rejected (
+    id INTEGER PRIMARY KEY, topic TEXT NOT NULL, reason TEXT NOT NULL,
+    received_utc TEXT NOT NULL);
+"""
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    @functools.wraps(method)
+    def wrapper(self: CareRecordStore, *args: Any, **kwargs: Any) -> Any:
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+@dataclass(frozen=True, slots=True)
+class PatientView:
+    """What the care team sees first about a patient."""
+
+    site: str
+    pseudonym: str
+    records: int
+    summary: dict[str, Any] | None
+
+
+class CareRecordStore:
+    """One SQLite file and connection, shared by the subscription thread and readers;
+    a lock serialises them (sqlite3 connections are not safe for concurrent use)."""
+
+    def __init__(self, path: str | Path) -> None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.executescript(SCHEMA)
+        self.lock = threading.RLock()
+
+    @_locked
+    def close(self) -> None:
+        self.db.close()
+
+    @staticmethod
+    def _now() -> str:
+        return datetime.now(UTC).isoformat()
+
+    @_locked
+    def add_records(
+        self, site: str, patient: str, gateway: str, records: list[dict[str, Any]]
+    ) -> int:
+        """Store a batch in one transaction; returns how many were new."""
+        now = self._now()
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("INSERT OR IGNORE INTO patients VALUES (?, ?, ?)", (site, patient, now))
+            before = self.db.total_changes
+            self.db.executemany(
+                "INSERT OR IGNORE INTO records (site, patient, device_id, kind, source_index,"
+                " time_utc, payload, gateway) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        site,
+                        patient,
+                        r["device_id"],
+                        r["kind"],
+                        r["source_index"],
+                        r["time_utc"],
+                        json.dumps(r, separators=(",", ":")),
+                        gateway,
+                    )
+                    for r in records
+                ],
+            )
+            added = self.db.total_changes - before
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        return added
+
+    @_locked
+    def set_summary(self, site: str, patient: str, doc: dict[str, Any]) -> None:
+        """Keep the newest summary per patient (by its generated time)."""
+        row = self.db.execute(
+            "SELECT payload FROM summaries WHERE site = ? AND patient = ?", (site, patient)
+        ).fetchone()
+        if row is not None and json.loads(row[0])["generated_utc"] > doc["generated_utc"]:
+            return
+        self.db.execute(
+            "INSERT OR IGNORE INTO patients VALUES (?, ?, ?)", (site, patient, self._now())
+        )
+        self.db.execute(
+            "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?)",
+            (site, patient, json.dumps(doc), self._now()),
+        )
+
+    @_locked
+    def set_gateway(self, site: str, gateway: str, state: str) -> None:
+        self.db.execute(
+            "INSERT OR REPLACE INTO gateways VALUES (?, ?, ?, ?)",
+            (site, gateway, state, self._now()),
+        )
+
+    @_locked
+    def reject(self, topic: str, reason: str) -> None:
+        self.db.execute(
+            "INSERT INTO rejected (topic, reason, received_utc) VALUES (?, ?, ?)",
+            (topic, reason[:500], self._now()),
+        )
+
+    # -- reads ---------------------------------------------------------------------
+    @_locked
+    def patients(self) -> list[PatientView]:
+        rows = self.db.execute(
+            "SELECT p.site, p.pseudonym, (SELECT count(*) FROM records r WHERE r.site = p.site"
+            " AND r.patient = p.pseudonym), s.payload FROM patients p LEFT JOIN summaries s"
+            " ON s.site = p.site AND s.patient = p.pseudonym ORDER BY p.site, p.pseudonym"
+        ).fetchall()
+        return [
+            PatientView(str(a), str(b), int(c), json.loads(d) if d else None) for a, b, c, d in rows
+        ]
+
+    @_locked
+    def gateways(self) -> dict[tuple[str, str], str]:
+        return {
+            (str(s), str(g)): str(st)
+            for s, g, st, _ in self.db.execute("SELECT * FROM gateways").fetchall()
+        }
+
+    @_locked
+    def rejected(self) -> list[tuple[str, str]]:
+        return [
+            (str(t), str(r))
+            for t, r in self.db.execute("SELECT topic, reason FROM rejected ORDER BY id").fetchall()
+        ]
