@@ -146,6 +146,79 @@ def cmd_record(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_detect(args: argparse.Namespace) -> int:
+    from drivers.cgm.dexcom_receiver import detect_receivers
+
+    ports = detect_receivers()
+    rows = [
+        {
+            "port": p.port,
+            "vid": p.vid,
+            "pid": p.pid,
+            "description": p.description,
+            "recognised": p.recognised,
+            "driver": "dexcom-receiver" if p.recognised else None,
+            "reason": p.reason,
+        }
+        for p in ports
+    ]
+    if args.json:
+        _print_json({"serial": rows})
+    elif not rows:
+        print("no serial ports found (is the receiver plugged in and switched on?)")
+    for row in [] if args.json else rows:
+        ids = (
+            f"{row['vid']:04X}:{row['pid']:04X}"
+            if row["vid"] is not None and row["pid"] is not None
+            else "no USB ids"
+        )
+        mark = "Dexcom receiver" if row["recognised"] else "not recognised"
+        print(f"{row['port']}  {ids}  {row['description']}: {mark} ({row['reason']})")
+    return 0
+
+
+def cmd_upload(args: argparse.Namespace) -> int:
+    from drivers.cgm.dexcom_receiver import DexcomReceiver, TransferInterrupted
+    from gateway.ingest.device import upload_device
+    from gateway.store.sqlite import Store
+
+    config = _config(args)
+
+    def progress(step: str, fraction: float) -> None:
+        if not args.json:
+            print(f"  {step:<8} {'#' * int(30 * fraction):<30} {fraction:4.0%}", flush=True)
+
+    with DexcomReceiver(args.port) as receiver, Store(config.store_path) as store:
+        info = receiver.device_info()
+        try:
+            report = upload_device(
+                receiver,
+                device_id=receiver.device_id(),
+                description=f"Dexcom {info.model} receiver",
+                fmt="dexcom-receiver",
+                config=config,
+                store=store,
+                local_id=args.patient,
+                progress=progress,
+            )
+        except TransferInterrupted as exc:
+            print(
+                f"glucogate: {exc}; what was read completely is kept and the next upload"
+                " resumes from there",
+                file=sys.stderr,
+            )
+            return EXIT_UNAVAILABLE
+    if args.json:
+        _print_json(report.as_json())
+    else:
+        out = report.as_json()
+        print(
+            f"{out['device']}: {out['counts']}  new: {out['added']}  already stored:"
+            f" {out['already_stored']}  clock offset: {out['clock_offset_s']} s"
+        )
+    return 0
+
+
 def cmd_token_hash(args: argparse.Namespace) -> int:
     from gateway.api.auth import token_hash
 
@@ -177,6 +250,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file")
     common(p)
     p.set_defaults(func=cmd_metrics)
+
+    p = sub.add_parser("detect", help="list serial ports and say which device each one is")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_detect)
+
+    p = sub.add_parser("upload", help="read a device's history since the last upload")
+    p.add_argument("--port", required=True, help="serial port (e.g. /dev/ttyACM0)")
+    common(p)
+    p.add_argument("--data-dir", help="where the store and site key live")
+    p.add_argument("--site", help="site name (topic segment)")
+    p.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish to this broker")
+    p.set_defaults(func=cmd_upload)
 
     p = sub.add_parser("serve", help="kiosk pages and the care-team API (FastAPI)")
     p.add_argument("--host", default="127.0.0.1")

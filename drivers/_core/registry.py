@@ -46,6 +46,19 @@ class DriverSpec:
 
 
 IN_TREE: dict[str, DriverSpec] = {
+    "dexcom-receiver": DriverSpec(
+        name="dexcom-receiver",
+        kind="cgm",
+        models=(
+            "Dexcom G4 Platinum receiver",
+            "Dexcom G5 Mobile receiver",
+            "Dexcom G5 touchscreen receiver",
+            "Dexcom G6 touchscreen receiver",
+        ),
+        transports=("serial",),
+        capabilities=frozenset({"read_history", "read_clock"}),
+        factory="drivers.cgm.dexcom_receiver:DexcomReceiver",
+    ),
     "dexcom-clarity-csv": DriverSpec(
         name="dexcom-clarity-csv",
         kind="export",

@@ -1,0 +1,75 @@
+"""A synthetic patient's CGM in a virtual Dexcom G6 receiver on a pseudo-terminal,
+uploaded with ``glucogate upload --port`` (pyserial, the real driver path), stored,
+published to the real Mosquitto; the second upload reads nothing new."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from drivers._core.records import GlucoseSample
+from gateway.cli import main
+from simulators.cgm.dexcom_receiver import G6, ReceiverDatabase, VirtualReceiver
+from simulators.cgm_trace import cgm_trace
+from tests.harness.services import Mosquitto
+from tests.harness.subscriber import Subscriber
+
+pytestmark = pytest.mark.services
+DEXCOM_EPOCH = datetime(2009, 1, 1)
+
+
+def test_receiver_upload_end_to_end(
+    mqtt_broker: Mosquitto, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    start = (datetime.now(UTC) - timedelta(days=3)).date()
+    trace = cgm_trace(days=2, seed=5, tz="UTC", start=start)
+    samples = [r for r in trace.records if r.sample_type == "cgm"]
+    db = ReceiverDatabase(G6, serial="SM00000042")
+    db.add_samples(samples)
+
+    def clock() -> int:  # the receiver's clock is right: UTC, no display offset
+        return int((datetime.now(UTC).replace(tzinfo=None) - DEXCOM_EPOCH).total_seconds())
+
+    args = [
+        "--port",
+        "",
+        "--json",
+        "--tz",
+        "UTC",
+        "--site",
+        "clinic-rx",
+        "--patient",
+        "MRN-9",
+        "--data-dir",
+        str(tmp_path / "data"),
+        "--mqtt",
+        f"127.0.0.1:{mqtt_broker.port}",
+    ]
+    with (
+        VirtualReceiver(db, system_time_s=clock) as receiver,
+        Subscriber(mqtt_broker.port, "glucogate/v1/clinic-rx/+/records") as sub,
+    ):
+        args[1] = receiver.port
+        assert main(["upload", *args]) == 0
+        first = json.loads(capsys.readouterr().out)
+        assert main(["upload", *args]) == 0
+        second = json.loads(capsys.readouterr().out)
+        assert not receiver.violations
+        published = [r for m in sub.wait_for(1) for r in json.loads(m.payload)["records"]]
+
+    assert first["format"] == "dexcom-receiver"
+    assert first["counts"]["cgm"] == len(samples)
+    assert first["added"] == sum(first["counts"].values())
+    assert abs(first["clock_offset_s"]) <= 5
+    assert (second["added"], second["counts"]) == (0, {})
+    cgm = [r for r in published if r["kind"] == "glucose"]
+    assert len(cgm) == len(samples)
+    by_time = {s.time_utc.isoformat(): s for s in samples if isinstance(s, GlucoseSample)}
+    matched = [r for r in cgm if r["time_utc"] in by_time]
+    assert len(matched) >= 0.95 * len(samples)
+    for r in matched:
+        want = by_time[r["time_utc"]]
+        assert r["glucose_mgdl"] == want.glucose_mgdl and r["special"] == want.special
