@@ -86,8 +86,24 @@ def _adapt(module_name: str) -> Callable[[], Importer]:
     return factory
 
 
+def _native(module_name: str, name: str) -> Callable[[], Importer]:
+    """Importers whose ``parse(text, name)`` already returns :class:`Parsed`."""
+
+    def factory() -> Importer:
+        import importlib
+
+        module = importlib.import_module(module_name)
+        return Importer(name, module.sniff, module.parse)
+
+    return factory
+
+
 IMPORTER_FACTORIES: tuple[Callable[[], Importer], ...] = (
     _clarity,
+    _native("drivers.exports.nightscout", "nightscout"),
+    _native("drivers.exports.tidepool", "tidepool"),
+    _native("drivers.exports.tandem", "tandem"),
+    _native("drivers.exports.glooko", "glooko"),
     _adapt("drivers.exports.freestyle_reader"),  # before LibreView: its sniffer is stricter
     _adapt("drivers.exports.libreview"),
     _adapt("drivers.exports.carelink"),
@@ -108,6 +124,20 @@ def read_export(
     """Read an export from ``path`` (or ``data``), detecting its format from content."""
     name = name or str(path)
     raw = data if data is not None else read_bytes(path)
+    from drivers.exports import glooko
+
+    if glooko.sniff_zip(raw):
+        parsed = glooko.parse_zip(raw, name)
+        return ExportResult(
+            parsed.format,
+            parsed.device,
+            parsed.units_in_file,
+            parsed.records,
+            parsed.skipped,
+            "zip",
+            parsed.delimiter,
+            raw,
+        )
     decoded = decode(raw, name)
     head = decoded.text[:20000]
     for importer in importers():
