@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from drivers._core.errors import DriverError
+from drivers._core.errors import DriverError, UnsupportedDevice
 from gateway.config import Config, ConfigError, load_config, parse_hostport
 from gateway.publish.mqtt import PublishError
 
@@ -147,8 +147,28 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    from drivers.cgm.dexcom_receiver import detect_receivers
+    import asyncio
 
+    from drivers.ble.detect import scan
+    from drivers.cgm.dexcom_receiver import detect_receivers
+    from drivers.transports.ble import load_backend
+
+    ble_rows: list[dict[str, Any]] = []
+    ble_error = None
+    try:
+        backend = load_backend(args.ble_backend) if args.ble_backend else None
+        ble_rows = [
+            {
+                "address": a.address,
+                "name": a.name,
+                "kind": a.kind,
+                "driver": a.driver,
+                "recognised": a.kind is not None,
+            }
+            for a in asyncio.run(scan(backend, timeout=args.ble_timeout))
+        ]
+    except DriverError as exc:
+        ble_error = str(exc)
     ports = detect_receivers()
     rows = [
         {
@@ -163,10 +183,15 @@ def cmd_detect(args: argparse.Namespace) -> int:
         for p in ports
     ]
     if args.json:
-        _print_json({"serial": rows})
-    elif not rows:
+        _print_json({"serial": rows, "ble": ble_rows, "ble_error": ble_error})
+        return 0
+    for row in ble_rows:
+        print(f"{row['address']}  {row['name']}: {row['kind']} ({row['driver']})")
+    if ble_error:
+        print(f"Bluetooth: not scanned ({ble_error})")
+    if not rows:
         print("no serial ports found (is the receiver plugged in and switched on?)")
-    for row in [] if args.json else rows:
+    for row in rows:
         ids = (
             f"{row['vid']:04X}:{row['pid']:04X}"
             if row["vid"] is not None and row["pid"] is not None
@@ -177,16 +202,72 @@ def cmd_detect(args: argparse.Namespace) -> int:
     return 0
 
 
+def _progress(args: argparse.Namespace) -> Any:
+    def progress(step: str, fraction: float) -> None:
+        if not args.json:
+            print(f"  {step:<8} {'#' * int(30 * fraction):<30} {fraction:4.0%}", flush=True)
+
+    return progress
+
+
+def _print_upload(args: argparse.Namespace, report: Any) -> None:
+    out = report.as_json()
+    if args.json:
+        _print_json(out)
+    else:
+        print(
+            f"{out['device']}: {out['counts']}  new: {out['added']}  already stored:"
+            f" {out['already_stored']}  clock offset: {out['clock_offset_s']} s"
+        )
+
+
+def cmd_upload_ble(args: argparse.Namespace, config: Config) -> int:
+    import asyncio
+
+    from drivers.ble.detect import reader_for, scan
+    from drivers.transports.ble import load_backend
+    from gateway.ingest.device import SyncReader, upload_device
+    from gateway.store.sqlite import Store
+
+    backend = load_backend(args.ble_backend) if args.ble_backend else None
+    found = {
+        a.address: a for a in asyncio.run(scan(backend, timeout=args.ble_timeout, all_devices=True))
+    }
+    ad = found.get(args.ble)
+    if ad is None or ad.kind is None:
+        raise UnsupportedDevice(
+            f"{args.ble}: no CGM, meter or pump service advertised"
+            if ad
+            else f"{args.ble}: not seen advertising"
+        )
+    reader = reader_for(ad.kind, args.ble, backend=backend)
+    device_id = f"ble:{ad.driver}:{args.ble.replace(':', '').lower()}"
+    with Store(config.store_path) as store:
+        report = upload_device(
+            SyncReader(reader),
+            device_id=device_id,
+            description=f"{ad.name or ad.kind} (BLE)",
+            fmt=str(ad.driver),
+            config=config,
+            store=store,
+            local_id=args.patient,
+            progress=_progress(args),
+        )
+    _print_upload(args, report)
+    return 0
+
+
 def cmd_upload(args: argparse.Namespace) -> int:
     from drivers.cgm.dexcom_receiver import DexcomReceiver, TransferInterrupted
     from gateway.ingest.device import upload_device
     from gateway.store.sqlite import Store
 
     config = _config(args)
-
-    def progress(step: str, fraction: float) -> None:
-        if not args.json:
-            print(f"  {step:<8} {'#' * int(30 * fraction):<30} {fraction:4.0%}", flush=True)
+    if args.ble:
+        return cmd_upload_ble(args, config)
+    if not args.port:
+        raise ConfigError("upload needs --port PATH or --ble ADDRESS")
+    progress = _progress(args)
 
     with DexcomReceiver(args.port) as receiver, Store(config.store_path) as store:
         info = receiver.device_info()
@@ -251,12 +332,25 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_metrics)
 
-    p = sub.add_parser("detect", help="list serial ports and say which device each one is")
+    p = sub.add_parser("detect", help="list serial ports and BLE devices and what each one is")
     p.add_argument("--json", action="store_true")
+    p.add_argument(
+        "--ble-backend",
+        metavar="MODULE:CLASS",
+        help="a bleak client backend to use instead of the host's adapter",
+    )
+    p.add_argument("--ble-timeout", type=float, default=5.0, help="BLE scan seconds")
     p.set_defaults(func=cmd_detect)
 
     p = sub.add_parser("upload", help="read a device's history since the last upload")
-    p.add_argument("--port", required=True, help="serial port (e.g. /dev/ttyACM0)")
+    p.add_argument("--port", help="serial port (e.g. /dev/ttyACM0)")
+    p.add_argument("--ble", metavar="ADDRESS", help="Bluetooth address of a CGM, meter or pump")
+    p.add_argument(
+        "--ble-backend",
+        metavar="MODULE:CLASS",
+        help="a bleak client backend to use instead of the host's adapter",
+    )
+    p.add_argument("--ble-timeout", type=float, default=5.0, help="BLE scan seconds")
     common(p)
     p.add_argument("--data-dir", help="where the store and site key live")
     p.add_argument("--site", help="site name (topic segment)")

@@ -46,6 +46,30 @@ class DriverSpec:
 
 
 IN_TREE: dict[str, DriverSpec] = {
+    "ble-cgms": DriverSpec(
+        name="ble-cgms",
+        kind="cgm",
+        models=("Bluetooth CGM Service (0x181F)",),
+        transports=("ble",),
+        capabilities=frozenset({"read_history", "read_status"}),
+        factory="drivers.ble.cgms.session:CgmsReader",
+    ),
+    "ble-gls": DriverSpec(
+        name="ble-gls",
+        kind="meter",
+        models=("Bluetooth Glucose Service (0x1808)",),
+        transports=("ble",),
+        capabilities=frozenset({"read_history", "read_status"}),
+        factory="drivers.ble.gls.session:GlsReader",
+    ),
+    "ble-ids": DriverSpec(
+        name="ble-ids",
+        kind="pump",
+        models=("Bluetooth Insulin Delivery Service (0x183A)",),
+        transports=("ble",),
+        capabilities=frozenset({"read_history", "read_status"}),
+        factory="drivers.ble.ids.session:IdsReader",
+    ),
     "dexcom-receiver": DriverSpec(
         name="dexcom-receiver",
         kind="cgm",

@@ -24,6 +24,19 @@ from gateway.ingest.common import messages_for, open_patient, refresh_summary
 from gateway.ingest.files import publish_pending
 from gateway.store.sqlite import Patient, Store
 
+
+class SyncReader:
+    """Runs an async BLE reader's ``read_history`` to completion for the coordinator."""
+
+    def __init__(self, reader: Any) -> None:
+        self.reader = reader
+
+    def read_history(self, since: Cursor | None = None) -> Any:
+        import asyncio
+
+        return asyncio.run(self.reader.read_history(since=since))
+
+
 Progress = Callable[[str, float], None]
 """Called with a step name and the overall fraction done (0..1)."""
 
