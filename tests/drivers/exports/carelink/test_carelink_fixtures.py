@@ -28,7 +28,8 @@ import pytest
 
 from drivers._core.records import Bolus, count_by_kind
 from drivers.exports import carelink
-from tests.fixtures.make_golden_libre_carelink import FIXTURES, GOLDEN, decode, golden_for
+from tests.fixtures.golden_files import GOLDEN
+from tests.fixtures.make_golden_libre_carelink import FIXTURES, decode, golden_for
 
 MODERN: dict[str, tuple[str, dict[str, int], int]] = {
     "carelink_780g_eu_semicolon_decimalcomma_bom_crlf_7d.csv": (

@@ -18,7 +18,8 @@ import pytest
 from drivers._core.errors import FileFormatError
 from drivers._core.records import DeviceEvent, count_by_kind
 from drivers.exports import freestyle_reader, libreview
-from tests.fixtures.make_golden_libre_carelink import FIXTURES, GOLDEN, decode, golden_for
+from tests.fixtures.golden_files import GOLDEN
+from tests.fixtures.make_golden_libre_carelink import FIXTURES, decode, golden_for
 
 EXPECTED_READER: dict[str, dict[str, int]] = {
     # type 0: 1265, 1: 189, 2: 4, 5: 11, 6: 1

@@ -19,7 +19,8 @@ import pytest
 
 from drivers._core.records import GlucoseSample, count_by_kind
 from drivers.exports import freestyle_reader, libreview
-from tests.fixtures.make_golden_libre_carelink import FIXTURES, GOLDEN, decode, golden_for
+from tests.fixtures.golden_files import GOLDEN
+from tests.fixtures.make_golden_libre_carelink import FIXTURES, decode, golden_for
 
 EXPECTED: dict[str, dict[str, int]] = {
     # type 0: 3562, type 1: 317, type 5: 3, type 6: 102 (no "Exercise" note)

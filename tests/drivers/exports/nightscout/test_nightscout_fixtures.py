@@ -22,7 +22,8 @@ import pytest
 from drivers._core.records import GlucoseSample, SettingsSnapshot, count_by_kind
 from drivers._core.timebase import SOURCE_UTC
 from drivers.exports import nightscout, tidepool
-from tests.fixtures.make_golden_other import FIXTURES, GOLDEN, read, render
+from tests.fixtures.golden_files import GOLDEN
+from tests.fixtures.make_golden_other import FIXTURES, read, render
 
 EXPECTED: dict[str, tuple[str, dict[str, int], int]] = {
     "iaps_nightscout_entries.json": ("nightscout-entries-json", {"cgm": 1000}, 0),

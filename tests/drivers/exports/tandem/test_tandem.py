@@ -16,7 +16,8 @@ import pytest
 from drivers._core.errors import FileFormatError
 from drivers._core.records import BasalSegment, Bolus, GlucoseSample, count_by_kind
 from drivers.exports import nightscout, tandem, tidepool
-from tests.fixtures.make_golden_other import FIXTURES, GOLDEN, read, render
+from tests.fixtures.golden_files import GOLDEN
+from tests.fixtures.make_golden_other import FIXTURES, read, render
 
 NAME = "tconnect_therapy_timeline_excerpt_from_tconnectsync_test.csv"
 

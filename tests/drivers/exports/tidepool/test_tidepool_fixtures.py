@@ -29,7 +29,8 @@ from drivers._core.records import (
     count_by_kind,
 )
 from drivers.exports import nightscout, tidepool
-from tests.fixtures.make_golden_other import FIXTURES, GOLDEN, read, render
+from tests.fixtures.golden_files import GOLDEN
+from tests.fixtures.make_golden_other import FIXTURES, read, render
 
 OMNIPOD = "tidepool_export_json_omnipod_2020_TRIMMED.json"
 TWIIST = "tidepool_export_json_twiist_loop_2026_TRIMMED.json"
