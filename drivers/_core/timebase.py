@@ -146,6 +146,16 @@ def _stated(rec: Record) -> bool:
     return rec.time_reason == SOURCE_UTC and rec.time_utc is not None
 
 
+def _with_zone_offset(rec: R, zone: ZoneInfo) -> R:
+    """A stated-UTC record whose file gave no UTC offset (iAPS writes ``Z`` times with
+    ``utcOffset: 0``) gets the patient's zone offset at that instant, annotated
+    ``time/offset-from-zone``; a stated offset is kept."""
+    if rec.utc_offset_s is not None or rec.time_utc is None:
+        return rec
+    offset = _round_s(zone_offset(rec.time_utc, zone))
+    return rec.evolve(utc_offset_s=offset, annotations=(*rec.annotations, "time/offset-from-zone"))
+
+
 def _complete_change(rec: Record) -> tuple[datetime, datetime] | None:
     """``(time_from, time_to)`` of a time-change event that has both, else None."""
     if not (_is_change(rec) and isinstance(rec, DeviceEvent)):
@@ -204,7 +214,7 @@ def resolve_times(
     recs = list(records)
     if any(_stated(rec) for rec in recs):
         done = iter(resolve_times([r for r in recs if not _stated(r)], zone, clock=clock))
-        return [rec if _stated(rec) else next(done) for rec in recs]
+        return [_with_zone_offset(rec, zone) if _stated(rec) else next(done) for rec in recs]
     for rec in recs:
         if rec.device_time.tzinfo is not None:
             raise ValueError(f"device_time must be naive: {rec.dedup_key}")

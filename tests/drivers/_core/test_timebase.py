@@ -349,3 +349,23 @@ def test_records_whose_source_states_utc_are_kept_as_stated() -> None:
     assert out[0] is stated
     # 02:05 CST (UTC-6) on 1 March 2024 = 08:05Z
     assert out[1].time_utc == datetime(2024, 3, 1, 8, 5, tzinfo=UTC)
+
+
+def test_stated_utc_without_an_offset_gets_the_zone_offset() -> None:
+    """iAPS writes Z times with utcOffset 0 for a Moscow user: the instant is kept and
+    the offset comes from the zone (Moscow is UTC+3 all year since 2014)."""
+    from drivers._core.timebase import SOURCE_UTC
+
+    rec = GlucoseSample(
+        device_id="nightscout:iaps:x",
+        source_index="sgv:1",
+        device_time=datetime(2026, 4, 1, 9),
+        time_utc=datetime(2026, 4, 1, 9, tzinfo=UTC),
+        utc_offset_s=None,
+        time_reason=SOURCE_UTC,
+        sample_type="cgm",
+        glucose_mgdl=100.0,
+    )
+    (out,) = resolve_times([rec], "Europe/Moscow")
+    assert out.time_utc == rec.time_utc and out.utc_offset_s == 3 * 3600
+    assert "time/offset-from-zone" in out.annotations
