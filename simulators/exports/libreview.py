@@ -17,7 +17,15 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Literal
 
-from drivers._core.records import Activity, DeviceEvent, Food, GlucoseSample, Injection, Record
+from drivers._core.records import (
+    Activity,
+    DeviceEvent,
+    Food,
+    GlucoseSample,
+    Injection,
+    Ketone,
+    Record,
+)
 from drivers._core.units import mgdl_to_mmoll
 from drivers.exports.freestyle_reader import columns as reader_col
 from drivers.exports.libreview import columns as col
@@ -65,6 +73,8 @@ def _row(rec: Record, units: Units, decimal_comma: bool) -> tuple[int, dict[int,
         return col.FOOD, {col.CARBS_G: _amount(rec.carbs_g, decimal_comma)}
     if isinstance(rec, Activity):
         return col.NOTE, {col.NOTES: "Exercise"}
+    if isinstance(rec, Ketone):
+        return col.KETONE, {col.KETONE_MMOLL: _amount(rec.ketone_mmoll, decimal_comma)}
     return None
 
 

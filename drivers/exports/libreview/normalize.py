@@ -11,7 +11,7 @@ type  meaning                              record
 0     historic glucose (every 15/5 min)    ``GlucoseSample(cgm)``
 1     scan glucose                         ``GlucoseSample(cgm)``, annotated ``libre/scan``
 2     strip glucose (fingerstick)          ``GlucoseSample(smbg)``
-3     blood ketone                         none (no record kind): skipped with reason
+3     blood ketone (mmol/L)                ``Ketone`` (0-8 mmol/L, else skipped)
 4     insulin (rapid / long / calculator)  ``Injection`` (one per insulin kind)
 5     food (grams, servings or a marker)   ``Food``; no gram amount -> ``carbs_g=None`` +
                                            ``food/carbs-unknown``
@@ -38,6 +38,7 @@ from drivers._core.records import (
     GlucoseSample,
     GlucoseSampleType,
     Injection,
+    Ketone,
     Record,
     make_device_id,
 )
@@ -147,6 +148,10 @@ def _glucose(
     )
 
 
+KETONE_MAX_MMOLL = 8.0
+"""FreeStyle meters read blood beta-ketone up to 8.0 mmol/L; more is not a reading."""
+
+
 def _amount(text: str, *, what: str, maximum: float) -> float | None:
     if not text:
         return None
@@ -252,7 +257,7 @@ def row_records(row: LibreRow, ctx: Context) -> list[Record]:
         raise RowSkipped("unparsable timestamp")
     model = row.get("device") or ctx.default_model
     serial = row.get("serial") or ctx.default_serial
-    value_col = {0: "historic", 1: "scan", 2: "strip"}.get(rtype)
+    value_col = {0: "historic", 1: "scan", 2: "strip", 3: "ketone"}.get(rtype)
     value = number_key(row.get(value_col)) if value_col else ""
     key = f"{rtype}:{when.isoformat()}:{value}" if value else f"{rtype}:{when.isoformat()}"
     if ctx.key_with_id and row.get("id"):
@@ -265,7 +270,17 @@ def row_records(row: LibreRow, ctx: Context) -> list[Record]:
     if rtype == col.STRIP:
         return [_glucose(row, "strip", ctx, "smbg", base)]
     if rtype == col.KETONE:
-        raise RowSkipped("blood ketone reading: no normalized record kind")
+        ketone = _amount(row.get("ketone"), what="ketone", maximum=KETONE_MAX_MMOLL)
+        if ketone is None:
+            raise RowSkipped("ketone row without a value")
+        return [
+            Ketone(
+                device_id=base.device_id,
+                source_index=base.source_index,
+                device_time=base.device_time,
+                ketone_mmoll=ketone,
+            )
+        ]
     if rtype == col.INSULIN:
         return _insulin(row, base)
     if rtype == col.FOOD:

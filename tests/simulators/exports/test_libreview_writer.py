@@ -198,3 +198,27 @@ def test_random_glucose_round_trip(points: list[tuple[int, int]], layout: tuple[
     data = write_libreview(recs, locale=locale, units=units)  # type: ignore[arg-type]
     result = libreview.parse(data.decode("utf-8"))
     assert content(result.records) == content(recs)
+
+
+def test_ketone_rows_round_trip_and_impossible_ones_are_skipped() -> None:
+    """Record type 3 (blood ketone, mmol/L). 0.6 and 3.1 mmol/L are readings a
+    FreeStyle meter reports; 12.0 is above its 8.0 mmol/L range and is skipped."""
+    from drivers._core.records import Ketone
+
+    def ketone(hour: int, value: float) -> Ketone:
+        return Ketone(
+            device_id=DEV,
+            source_index="",
+            device_time=datetime(2021, 6, 1, hour),
+            ketone_mmoll=value,
+        )
+
+    data = write_libreview(
+        [glucose(datetime(2021, 6, 1, 7), 120.0), ketone(8, 0.6), ketone(9, 3.1), ketone(10, 12.0)]
+    )
+    result = libreview.parse(data.decode("utf-8"))
+    got = [(r.device_time.hour, r.ketone_mmoll) for r in result.records if isinstance(r, Ketone)]
+    assert got == [(8, 0.6), (9, 3.1)]
+    assert [reason for _, reason in result.skipped] == ["ketone is above 8.0"] or any(
+        "ketone" in reason for _, reason in result.skipped
+    )

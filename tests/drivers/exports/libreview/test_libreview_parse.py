@@ -52,16 +52,17 @@ def test_bad_rows_are_skipped_with_their_physical_line() -> None:
         + row("05-30-2021 05:14 PM", 0, c4="2000")  # line 6
         + row("not a time", 0, c4="100")  # line 7
         + row("05-30-2021 05:30 PM", 4, c7="-2")  # line 8: negative insulin
-        + row("05-30-2021 05:45 PM", 3, c15="0.4")  # line 9: ketone
+        + row("05-30-2021 05:45 PM", 3, c15="0.4")  # line 9: ketone, kept as a Ketone
         + row("05-30-2021 06:00 PM", 0, c4="120")  # line 10: fine
     )
     result = libreview.parse(text, file="x.csv")
     assert [r.glucose_mgdl for r in result.records if isinstance(r, GlucoseSample)] == [120.0]
+    assert [r.ketone_mmoll for r in result.records if r.kind == "ketone"] == [0.4]
     lines = [line for line, _ in result.skipped]
-    assert lines == [3, 6, 7, 8, 9]
+    assert lines == [3, 6, 7, 8]
     reasons = dict(result.skipped)
     assert "impossible glucose" in reasons[3] and "2000" in reasons[6]
-    assert "timestamp" in reasons[7] and "insulin" in reasons[8] and "ketone" in reasons[9]
+    assert "timestamp" in reasons[7] and "insulin" in reasons[8]
 
 
 def test_insulin_food_and_exercise() -> None:
