@@ -54,7 +54,7 @@ def time_in_ranges(grid: Grid) -> dict[str, FloatArray]:
 
 
 def summary(grid: Grid) -> dict[str, FloatArray]:
-    """Mean, SD (n-1), CV and GMI over gridded time; wear = % of the period with data.
+    """Mean, SD (n-1), CV and GMI over gridded time, and wear (:func:`wear_pct`).
 
     GMI (%) = 3.31 + 0.02392 x mean glucose (mg/dL) (Bergenstal 2018).
     CV (%) = 100 x SD / mean; the consensus target is <= 36 %.
@@ -74,7 +74,7 @@ def summary(grid: Grid) -> dict[str, FloatArray]:
         dev = np.where(np.isfinite(v), v - mean[:, None], 0.0)
         sd = np.where(n > 1, np.sqrt((dev**2).sum(axis=1) / np.maximum(n - 1, 1)), np.nan)
         cv = 100.0 * sd / mean
-        wear = np.where(grid.n_slots > 0, 100.0 * n / np.maximum(grid.n_slots, 1), np.nan)
+        wear = wear_pct(grid)
     return {
         "mean_mgdl": mean,
         "sd_mgdl": sd,
@@ -83,6 +83,43 @@ def summary(grid: Grid) -> dict[str, FloatArray]:
         "wear_pct": wear,
         "days_with_data": _days_with_data(grid),
     }
+
+
+def wear_pct(grid: Grid) -> FloatArray:
+    """Time CGM active (%): real readings over the readings the sensor would have made
+    from the first to the last one, at its native interval.
+
+    The native interval is read from the data: the median step between real readings,
+    taken as 15 min for historic Libre data (a step of 3 slots or more on a 5-min grid
+    is 15-min data only when most steps are exactly 3) and one slot otherwise.
+    Interpolated slots do not count: a bridged gap is time the sensor was not reporting.
+    Capped at 100 %. NaN without data.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analytics.grid import to_grid
+    >>> t = np.array([0.0, 300, 600, 1200])  # the 15-min reading is missing
+    >>> float(wear_pct(to_grid(np.zeros(4, int), t, np.full(4, 100.0)))[0])
+    80.0
+    """
+    obs = grid.observed
+    p, s = obs.shape
+    out = np.full(p, np.nan)
+    if s == 0:
+        return out
+    cols = np.broadcast_to(np.arange(s), (p, s))
+    prev = np.maximum.accumulate(np.where(obs, cols, -1), axis=1)
+    before = np.concatenate([np.full((p, 1), -1), prev[:, :-1]], axis=1)
+    step = np.where(obs & (before >= 0), cols - before, 0)  # slots since the last reading
+    threes = (step == 3).sum(axis=1)
+    steps = (step > 0).sum(axis=1)
+    native = np.where((steps > 0) & (threes * 2 > steps), 3, 1)
+    n_obs = obs.sum(axis=1)
+    expected = np.floor((grid.n_slots - 1) / native) + 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(n_obs > 0, np.minimum(100.0, 100.0 * n_obs / expected), np.nan)
+    return out
 
 
 def _days_with_data(grid: Grid) -> FloatArray:

@@ -63,7 +63,9 @@ def test_gaps_up_to_45_minutes_are_bridged_longer_ones_are_not() -> None:
     assert g.mgdl[0, 1] == pytest.approx(110.0)
     assert np.isnan(g.mgdl[0, 10:19]).all()
     assert g.observed[0].sum() == 3 and int(g.n_slots[0]) == 20
-    assert float(metrics(g)["wear_pct"][0]) == pytest.approx(100 * 11 / 20)
+    # 3 real readings where a 5-min sensor would have made 20: the bridged 45 min
+    # is interpolated for the glucose metrics but is not time the sensor was active
+    assert float(metrics(g)["wear_pct"][0]) == pytest.approx(100 * 3 / 20)
 
 
 def test_one_minute_readings_average_into_slots_and_duplicates_count_once() -> None:
@@ -100,6 +102,12 @@ def test_range_metrics_do_not_depend_on_order(values: list[float], rnd) -> None:
     a, b = _one(values), _one(shuffled)
     for key in ("tir_70_180_pct", "tbr_lt54_pct", "tar_gt250_pct", "mean_mgdl"):
         assert a[key] == pytest.approx(b[key])
+
+
+def test_one_dropped_reading_in_a_hundred_is_99_percent_wear() -> None:
+    t = np.delete(np.arange(100) * 300.0, 50)
+    g = to_grid(np.zeros(99, int), t, np.full(99, 120.0))
+    assert float(metrics(g)["wear_pct"][0]) == pytest.approx(99.0)
 
 
 def test_patient_without_data_gets_nan_not_an_error() -> None:
