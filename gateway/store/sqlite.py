@@ -192,13 +192,8 @@ class Store:
                 rows,
             )
             added = len(rows)
-            queued = messages(new_records) if messages is not None else ()
-            for topic, payload, qos, retain in queued:
-                db.execute(
-                    "INSERT INTO outbox (topic, payload, qos, retain, created_utc)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (topic, payload, qos, int(retain), now),
-                )
+            if messages is not None:
+                self._queue(db, messages(new_records), now)
             if cursor is not None:
                 db.execute(
                     "INSERT INTO cursors (device_id, cursor, updated_utc) VALUES (?, ?, ?)"
@@ -247,17 +242,20 @@ class Store:
 
     def enqueue(self, messages: Iterable[tuple[str, str, int, bool]]) -> int:
         """Queue messages for MQTT in one transaction; returns how many."""
-        now = _now()
-        n = 0
         with self.transaction() as db:
-            for topic, payload, qos, retain in messages:
-                db.execute(
-                    "INSERT INTO outbox (topic, payload, qos, retain, created_utc)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (topic, payload, qos, int(retain), now),
-                )
-                n += 1
-        return n
+            return self._queue(db, messages, _now())
+
+    @staticmethod
+    def _queue(
+        db: sqlite3.Connection, messages: Iterable[tuple[str, str, int, bool]], now: str
+    ) -> int:
+        """Append messages to the outbox inside the caller's transaction."""
+        rows = [(topic, payload, qos, int(retain), now) for topic, payload, qos, retain in messages]
+        db.executemany(
+            "INSERT INTO outbox (topic, payload, qos, retain, created_utc) VALUES (?, ?, ?, ?, ?)",
+            rows,
+        )
+        return len(rows)
 
     # -- reads --------------------------------------------------------------------
     def records(self, patient: Patient, kind: str | None = None) -> list[Record]:
