@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import importlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -84,6 +85,12 @@ class BleOptions:
         """Backoff before each retry: backoff_s, 2x, 4x ... capped at backoff_max_s."""
         for attempt in range(self.attempts - 1):
             yield min(self.backoff_s * (2**attempt), self.backoff_max_s)
+
+
+def options_for(options: BleOptions | None, backend: ClientBackend | None) -> BleOptions:
+    """A reader's options: the given ones (or defaults), with ``backend`` if one is given."""
+    chosen = options or BleOptions()
+    return chosen if backend is None else dataclasses.replace(chosen, backend=backend)
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,6 @@ session (new sensor, or offsets that went backwards) is ignored and all records 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from drivers.ble.cgms.decode import CgmMeasurement, decode_measurements
 from drivers.ble.date_time import ZonedLocalTime
 from drivers.ble.history import RacpHistory, make_cursor, parse_cursor, read_identity
 from drivers.ble.procedure import ControlPoint
-from drivers.transports.ble import BleLink, BleOptions, ClientBackend
+from drivers.transports.ble import BleLink, BleOptions, ClientBackend, options_for
 
 CURSOR_PREFIX = "cgms/1"
 CONTROL_POINT = ControlPoint(uuids.RACP, racp.SIG, (uuids.CGM_MEASUREMENT,))
@@ -125,9 +124,7 @@ class CgmsReader:
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self.address = address
-        self.options = options or BleOptions()
-        if backend is not None:
-            self.options = dataclasses.replace(self.options, backend=backend)
+        self.options = options_for(options, backend)
         self._clock = clock
 
     async def read_history(self, since: Cursor | None = None) -> HistoryBatch:

@@ -14,7 +14,6 @@ means the meter was reset, and everything is read again.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,7 +30,7 @@ from drivers.ble.gls.decode import (
 )
 from drivers.ble.history import Progress, RacpHistory, make_cursor, parse_cursor, read_identity
 from drivers.ble.procedure import ControlPoint
-from drivers.transports.ble import BleLink, BleOptions, ClientBackend
+from drivers.transports.ble import BleLink, BleOptions, ClientBackend, options_for
 
 CURSOR_PREFIX = "gls/1"
 CONTROL_POINT = ControlPoint(
@@ -138,9 +137,7 @@ class GlsReader:
         options: BleOptions | None = None,
     ) -> None:
         self.address = address
-        self.options = options or BleOptions()
-        if backend is not None:
-            self.options = dataclasses.replace(self.options, backend=backend)
+        self.options = options_for(options, backend)
 
     async def read_history(self, since: Cursor | None = None) -> HistoryBatch:
         """Records newer than ``since`` (all on a first read), with the next cursor."""

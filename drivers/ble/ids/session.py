@@ -29,7 +29,7 @@ from drivers.ble.ids import messages
 from drivers.ble.ids.decode import REFERENCE_TIME, HistoryEvent, decode_event
 from drivers.ble.ids.normalize import normalize
 from drivers.ble.procedure import ControlPoint
-from drivers.transports.ble import BleLink, BleOptions, ClientBackend
+from drivers.transports.ble import BleLink, BleOptions, ClientBackend, options_for
 
 CURSOR_PREFIX = "ids/1"
 CONTROL_POINT = ControlPoint(uuids.IDD_RACP, racp.IDD, (uuids.IDD_HISTORY_DATA,))
@@ -134,9 +134,7 @@ class IdsReader:
         options: BleOptions | None = None,
     ) -> None:
         self.address = address
-        self.options = options or BleOptions()
-        if backend is not None:
-            self.options = dataclasses.replace(self.options, backend=backend)
+        self.options = options_for(options, backend)
 
     async def read_history(self, since: Cursor | None = None) -> HistoryBatch:
         """Records newer than ``since`` (all on a first read), with the next cursor."""
