@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
-from drivers._core.records import Record
+from drivers._core.records import Record, count_by_kind
 from gateway.analyze.summary import cgm_series, patient_metrics
 from gateway.config import Config
 from gateway.identity import load_or_create_secret, patient_pseudonym
@@ -59,3 +59,13 @@ def refresh_summary(
             ]
         )
     return metrics
+
+
+def records_overview(records: list[Record]) -> dict[str, Any]:
+    """The ``counts``/``first_utc``/``last_utc`` part of the import JSON contract."""
+    times = [r.time_utc for r in records if r.time_utc is not None]
+    return {
+        "counts": count_by_kind(records),
+        "first_utc": min(times).isoformat() if times else None,
+        "last_utc": max(times).isoformat() if times else None,
+    }

@@ -17,10 +17,15 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drivers._core.capabilities import ClockReader, Cursor, HistoryReader
-from drivers._core.records import Record, count_by_kind
+from drivers._core.records import Record
 from drivers._core.timebase import ClockPair, resolve_times
 from gateway.config import Config
-from gateway.ingest.common import messages_for, open_patient, refresh_summary
+from gateway.ingest.common import (
+    messages_for,
+    open_patient,
+    records_overview,
+    refresh_summary,
+)
 from gateway.ingest.files import publish_pending
 from gateway.store.sqlite import Patient, Store
 
@@ -62,14 +67,11 @@ class UploadReport:
     warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        times = [r.time_utc for r in self.records if r.time_utc is not None]
         return {
             "format": self.format,
             "device": self.device,
             "units_in_file": "mg/dL",
-            "counts": count_by_kind(self.records),
-            "first_utc": min(times).isoformat() if times else None,
-            "last_utc": max(times).isoformat() if times else None,
+            **records_overview(self.records),
             "skipped": [],
             "patient": self.patient.pseudonym,
             "timezone": self.timezone,

@@ -16,11 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from drivers._core.records import Record, count_by_kind
+from drivers._core.records import Record
 from drivers._core.timebase import resolve_times
 from drivers.exports import ExportResult, read_export
 from gateway.config import Config
-from gateway.ingest.common import messages_for, open_patient, refresh_summary
+from gateway.ingest.common import (
+    messages_for,
+    open_patient,
+    records_overview,
+    refresh_summary,
+)
 from gateway.store.sqlite import Patient, Store
 
 log = logging.getLogger(__name__)
@@ -43,14 +48,11 @@ class ImportReport:
     warnings: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        times = [r.time_utc for r in self.records if r.time_utc is not None]
         return {
             "format": self.export.format,
             "device": self.export.device,
             "units_in_file": self.export.units_in_file,
-            "counts": count_by_kind(self.records),
-            "first_utc": min(times).isoformat() if times else None,
-            "last_utc": max(times).isoformat() if times else None,
+            **records_overview(self.records),
             "skipped": [{"line": s.line, "reason": s.reason} for s in self.export.skipped],
             "patient": self.patient.pseudonym,
             "timezone": self.timezone,
