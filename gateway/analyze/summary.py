@@ -17,6 +17,7 @@ from numpy.typing import NDArray
 
 from analytics.catalogue import metrics
 from analytics.grid import to_grid
+from analytics.risk import gri_zone_label
 from drivers._core.records import GlucoseSample, Record
 
 
@@ -26,6 +27,7 @@ class CgmSeries:
 
     time_s: NDArray[np.float64]
     mgdl: NDArray[np.float64]
+    offset_s: NDArray[np.float64]
     utc_offset_s: int
     first_utc: datetime | None
     last_utc: datetime | None
@@ -52,7 +54,14 @@ def cgm_series(records: Sequence[Record]) -> CgmSeries:
         first = rec.time_utc if first is None or rec.time_utc < first else first
         last = rec.time_utc if last is None or rec.time_utc > last else last
     offset = int(np.median(offsets)) if offsets else 0
-    return CgmSeries(np.asarray(times, float), np.asarray(values, float), offset, first, last)
+    return CgmSeries(
+        np.asarray(times, float),
+        np.asarray(values, float),
+        np.asarray(offsets, float),
+        offset,
+        first,
+        last,
+    )
 
 
 def patient_metrics(series: CgmSeries) -> dict[str, float | int | str | None]:
@@ -63,9 +72,13 @@ def patient_metrics(series: CgmSeries) -> dict[str, float | int | str | None]:
         series.mgdl,
         n_patients=1,
         utc_offset_s=np.asarray([series.utc_offset_s], dtype=np.float64),
+        reading_offset_s=series.offset_s,
     )
     out: dict[str, float | int | str | None] = {}
     for name, values in metrics(grid).items():
+        if name == "gri_zone":
+            out[name] = gri_zone_label(float(values[0]))
+            continue
         value = values[0].item() if hasattr(values[0], "item") else values[0]
         if isinstance(value, float) and not np.isfinite(value):
             value = None

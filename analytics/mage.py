@@ -1,0 +1,426 @@
+"""MAGE, the mean amplitude of glycaemic excursions, for many patients at once.
+
+Default variant: **iglu's moving-average algorithm** (``mage_ma_single``, iglu 4.x), which
+emulates the manual count of Service et al. (Diabetes 1970;19:644-655,
+doi:10.2337/diab.19.9.644) as described by Fernandes NJ, et al. *Open-source algorithm to
+calculate mean amplitude of glycemic excursions using short and long moving averages.*
+J Diabetes Sci Technol 2022;16(2):576-577, doi:10.1177/19322968211061165.
+
+Steps, per patient, on the 5-min grid of :func:`analytics.grid.to_grid` (gaps up to
+45 min interpolated, as iglu's ``CGMS2DayByDay`` does):
+
+1. the trace is split into segments at gaps longer than ``max_gap_s`` (180 min);
+   a segment shorter than ``long_ma`` slots, or with SD < 1 mg/dL, has no MAGE;
+2. right-aligned moving averages of ``short_ma`` (5) and ``long_ma`` (32) slots,
+   NaN-ignoring, the first window's value copied back over the warm-up;
+3. crossings of the short and the long average split the trace into intervals; in
+   each, the lowest (or highest) value is a nadir (peak), searched from the previous
+   turning point to the next crossing, first occurrence on ties;
+4. excursions from a nadir to the next peak (MAGE+) or peak to nadir (MAGE-) count
+   when they exceed one SD of the segment's glucose, with iglu's elimination rules
+   (including its asymmetric restart: MAGE+ resumes at the point that ended the
+   excursion, MAGE- at the excursion's nadir);
+5. per segment MAGE+ and MAGE- are the means of the counted heights; the patient's
+   value is the mean over segments weighted by segment duration, of both directions
+   (``direction="avg"``, iglu's default), or of one: ``"plus"``, ``"minus"``,
+   ``"max"`` (the larger of the two per segment; iglu drops a segment where one
+   direction has no excursion, we keep the other) or ``"service"`` (the direction of
+   the segment's first counted excursion, as Service counted by hand).
+
+The work is vectorized across patients and segments: the moving averages and crossings
+are whole-array operations, and the two sequential scans (turning points, excursion
+elimination) advance every segment in lock-step, one NumPy step per turning point.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytics.grid import Grid
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+Direction = Literal["avg", "plus", "minus", "max", "service"]
+
+_POS_BITS = 25
+_POS_MASK = (1 << _POS_BITS) - 1
+_Q_SCALE = float(1 << 20)
+_BIG = np.iinfo(np.int64).max
+_SMALL = np.iinfo(np.int64).min
+
+
+def mage(
+    grid: Grid,
+    *,
+    direction: Direction = "avg",
+    short_ma: int = 5,
+    long_ma: int = 32,
+    max_gap_s: int = 10800,
+) -> FloatArray:
+    """MAGE (mg/dL) per patient by iglu's moving-average algorithm (see the module).
+
+    Parameters
+    ----------
+    grid : Grid
+        5-min grid (:func:`analytics.grid.to_grid`); High/Low readings at the sensor's
+        reporting limit (Dexcom 40/400, Libre 40/500 mg/dL), as the portals count them.
+    direction : {"avg", "plus", "minus", "max", "service"}
+        Which excursions to average (module docstring, step 5).
+    short_ma, long_ma : int
+        Moving-average windows in 5-min slots (iglu: 5 and 32).
+    max_gap_s : int
+        Gaps longer than this split the trace into segments (iglu: 180 min).
+
+    Returns
+    -------
+    (patients,) float64 mg/dL; NaN when no segment has a countable excursion.
+
+    Notes
+    -----
+    Reference: Fernandes 2022, doi:10.1177/19322968211061165; Service 1970,
+    doi:10.2337/diab.19.9.644.
+
+    Examples
+    --------
+    A wave between 100 and 200 mg/dL with a 6-hour period, from nadir to nadir: every
+    excursion is 100 mg/dL.
+
+    >>> from analytics.grid import to_grid
+    >>> t = np.arange(0, 3 * 86400 + 300, 300.0)
+    >>> g = 150.0 - 50.0 * np.cos(2 * np.pi * t / 21600)
+    >>> round(float(mage(to_grid(np.zeros(t.size, int), t, g))[0]), 6)
+    100.0
+    """
+    if grid.slot_s != 300:
+        raise ValueError("MAGE windows are defined on the 5-min grid (slot_s = 300)")
+    if short_ma >= long_ma:
+        short_ma, long_ma = long_ma, short_ma
+    v = grid.mgdl
+    p, s = v.shape
+    out = np.full(p, np.nan)
+    if s == 0:
+        return out
+    seg = _segments(grid, max_gap_slots=max_gap_s // grid.slot_s, min_len=max(7, long_ma))
+    if seg.start.size == 0:
+        return out
+    flat = v.reshape(-1)
+    plus, minus, plus_first = _segment_mage(flat, seg, short_ma, long_ma)
+    hours = (seg.length - 1) * grid.slot_s / 3600.0
+    if direction == "avg":
+        values = np.concatenate([plus, minus])
+        weights = np.concatenate([hours, hours])
+        owners = np.concatenate([seg.patient, seg.patient])
+    else:
+        if direction == "plus":
+            values = plus
+        elif direction == "minus":
+            values = minus
+        elif direction == "max":
+            values = np.fmax(plus, minus)
+        elif direction == "service":
+            values = np.where(plus_first, plus, minus)
+        else:
+            raise ValueError(f"unknown MAGE direction {direction!r}")
+        weights, owners = hours, seg.patient
+    ok = np.isfinite(values)
+    num = np.bincount(owners[ok], weights=(values * weights)[ok], minlength=p)
+    den = np.bincount(owners[ok], weights=weights[ok], minlength=p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(den > 0, num / den, np.nan)
+    return out
+
+
+class _Segments:
+    """Flat (row-major) start index, length and patient of every analysable segment."""
+
+    __slots__ = ("length", "patient", "start")
+
+    def __init__(self, start: IntArray, length: IntArray, patient: IntArray) -> None:
+        self.start, self.length, self.patient = start, length, patient
+
+
+def _segments(grid: Grid, *, max_gap_slots: int, min_len: int) -> _Segments:
+    """Split each patient's period at NaN runs longer than ``max_gap_slots``."""
+    v = grid.mgdl
+    p, s = v.shape
+    finite = np.isfinite(v)
+    # pad each row with a NaN on both sides so runs never cross rows
+    fpad = np.zeros((p, s + 2), dtype=bool)
+    fpad[:, 1:-1] = finite
+    d = np.diff(fpad.astype(np.int8), axis=1)  # +1: data starts, -1: data ends (exclusive)
+    r_start, c_start = np.nonzero(d == 1)
+    _, c_end = np.nonzero(d == -1)  # same order: row-major, paired
+    # data runs [c_start, c_end); merge runs separated by gaps <= max_gap_slots
+    if r_start.size == 0:
+        empty = np.zeros(0, np.int64)
+        return _Segments(empty, empty, empty)
+    gap_before = np.empty(r_start.size, dtype=np.int64)
+    gap_before[0] = np.iinfo(np.int64).max
+    gap_before[1:] = c_start[1:] - c_end[:-1]
+    new_row = np.ones(r_start.size, dtype=bool)
+    new_row[1:] = r_start[1:] != r_start[:-1]
+    opens = new_row | (gap_before > max_gap_slots)
+    seg_id = np.cumsum(opens) - 1
+    first = np.flatnonzero(opens)
+    last = np.append(first[1:], r_start.size) - 1
+    rows = r_start[first]
+    begin = c_start[first]
+    end = c_end[last]
+    length = (end - begin).astype(np.int64)
+    del seg_id
+    # iglu: fewer than 7 rows, fewer than long_ma rows, or SD < 1 mg/dL -> no MAGE
+    keep = length >= min_len
+    rows, begin, length = rows[keep], begin[keep], length[keep]
+    start = (rows * s + begin).astype(np.int64)
+    return _Segments(start, length, rows.astype(np.int64))
+
+
+def _segment_sd(gl: FloatArray, offs: IntArray, lengths: IntArray) -> FloatArray:
+    """Sample SD of the finite values of each of the side-by-side segments of ``gl``."""
+    fin = np.isfinite(gl)
+    x = np.where(fin, gl, 0.0)
+    ends = offs + lengths
+    n = _segment_sum(fin.astype(np.float64), offs, ends)
+    s1 = _segment_sum(x, offs, ends)
+    mean = s1 / np.maximum(n, 1)
+    s2 = _segment_sum(np.where(fin, (gl - mean.repeat(lengths)) ** 2, 0.0), offs, ends)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = s2 / (n - 1)
+    out: FloatArray = np.sqrt(var)
+    return out
+
+
+def _segment_sum(x: FloatArray, begin: IntArray, end: IntArray) -> FloatArray:
+    c = np.zeros(x.size + 1)
+    np.cumsum(x, out=c[1:])
+    out: FloatArray = c[end] - c[begin]
+    return out
+
+
+def _range_arg(
+    values: FloatArray, pos: IntArray, begin: IntArray, end: IntArray, *, for_max: bool
+) -> IntArray:
+    """Position (``pos`` of) the first lowest, or first highest, finite value in each of
+    many non-empty ranges [begin, end) of ``values``.
+
+    The ranges' elements are gathered side by side, turned into int64 keys that order
+    (value, position), and reduced with one ``reduceat``: the work is the ranges' total
+    length, not the array's."""
+    if begin.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lengths = end - begin
+    starts = np.zeros(begin.size, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    gather = np.repeat(begin - starts, lengths) + np.arange(int(lengths.sum()))
+    keys = _keys(values[gather], pos[gather], for_max=for_max)
+    if for_max:
+        return _POS_MASK - (np.maximum.reduceat(keys, starts) & _POS_MASK)
+    out: IntArray = np.minimum.reduceat(keys, starts) & _POS_MASK
+    return out
+
+
+def _segment_mage(
+    flat: FloatArray, seg: _Segments, short_ma: int, long_ma: int
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """MAGE+ and MAGE- per segment, and whether a MAGE+ excursion came first."""
+    n_seg = seg.start.size
+    lengths = seg.length
+    total = int(lengths.sum())
+    owner = np.repeat(np.arange(n_seg), lengths)
+    offs = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    pos = np.arange(total, dtype=np.int64) - offs[owner]  # position within segment
+    gl = flat[np.repeat(seg.start - offs, lengths) + np.arange(total)]
+    seg_sd = _segment_sd(gl, offs, lengths)  # iglu: SD < 1 mg/dL -> no MAGE
+
+    ma_s = _moving_average(gl, pos, owner, offs, short_ma)
+    ma_l = _moving_average(gl, pos, owner, offs, long_ma)
+    delta = ma_s - ma_l
+
+    # --- crossings (see module docstring; iglu's loop, in closed form) ---
+    fin_g = np.isfinite(gl)
+    fin_d = np.isfinite(delta)
+    sgn = np.sign(np.where(fin_d, delta, 0.0))
+    elig = np.zeros(total, dtype=bool)
+    elig[1:] = fin_g[1:] & fin_g[:-1] & fin_d[1:] & fin_d[:-1] & (pos[1:] > 0)
+    prev_s = np.zeros(total)
+    prev_s[1:] = sgn[:-1]
+    branch1 = elig & (sgn * prev_s < 0)
+    # sign at the last crossing = last non-zero sign among the segment start and the
+    # eligible positions before (module docstring); 0 until the first crossing when
+    # the segment starts with delta == 0
+    anchor = (pos == 0) | (elig & (sgn != 0))
+    a_idx = np.where(anchor, np.arange(total), -1)
+    last_anchor = np.maximum.accumulate(a_idx)
+    before = np.empty(total, dtype=np.int64)
+    before[0] = -1
+    before[1:] = last_anchor[:-1]
+    before = np.where(pos == 0, -1, before)
+    last_sign = np.where(before >= 0, sgn[np.maximum(before, 0)], 0.0)
+    zero_start = sgn[offs] == 0
+    if zero_start.any():
+        b1_pos = np.where(branch1, pos, np.iinfo(np.int64).max)
+        first_b1 = np.minimum.reduceat(b1_pos, offs)
+        last_sign = np.where(zero_start[owner] & (pos <= first_b1[owner]), 0.0, last_sign)
+    crossing = branch1 | (elig & (sgn * last_sign < 0))
+
+    # crossing list per segment: first point, crossings, last point (iglu keeps a
+    # crossing at the last point and then adds the last point again)
+    is_last = np.zeros(total, dtype=bool)
+    is_last[offs + lengths - 1] = True
+    c_idx = np.flatnonzero((pos == 0) | crossing)
+    c_type_max = delta[c_idx] > 0  # REL_MAX when the short average is above
+    c_idx = np.concatenate([c_idx, offs + lengths - 1])
+    c_type_max = np.concatenate([c_type_max, delta[offs + lengths - 1] > 0])
+    c_owner = owner[c_idx]
+    order = np.lexsort((np.concatenate([np.zeros(c_idx.size - n_seg), np.ones(n_seg)]), c_idx))
+    c_idx, c_type_max, c_owner = c_idx[order], c_type_max[order], c_owner[order]
+    counts = np.bincount(c_owner, minlength=n_seg)
+    c_off = np.concatenate([[0], np.cumsum(counts)[:-1]])
+
+    minmax, n_ext, e_off = _turning_points(gl, pos, c_idx, c_type_max, counts, c_off)
+    # a flat segment (SD < 1 mg/dL, iglu) counts no excursion: an infinite threshold
+    threshold = np.where(seg_sd >= 1.0, seg_sd, np.inf)
+    plus_h, plus_n, plus_at = _excursions(minmax, n_ext, e_off, threshold, restart_at_end=True)
+    minus_h, minus_n, minus_at = _excursions(-minmax, n_ext, e_off, threshold, restart_at_end=False)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        plus = np.where(plus_n > 0, plus_h / np.maximum(plus_n, 1), np.nan)
+        minus = np.where(minus_n > 0, np.abs(-minus_h / np.maximum(minus_n, 1)), np.nan)
+    # iglu: MAGE+ first when it exists and (no MAGE- or its first peak index <= the
+    # first MAGE- excursion's start)
+    plus_first = (plus_n > 0) & ((minus_n == 0) | (plus_at[1] <= minus_at[0]))
+    flat_trace = ~(seg_sd >= 1.0)
+    plus[flat_trace] = np.nan
+    minus[flat_trace] = np.nan
+    return plus, minus, plus_first
+
+
+def _moving_average(
+    gl: FloatArray, pos: IntArray, owner: IntArray, offs: IntArray, w: int
+) -> FloatArray:
+    """Right-aligned NaN-ignoring mean over ``w`` slots; warm-up copies slot w-1."""
+    fin = np.isfinite(gl)
+    csum = np.zeros(gl.size + 1)
+    np.cumsum(np.where(fin, gl, 0.0), out=csum[1:])
+    ccnt = np.zeros(gl.size + 1, dtype=np.int64)
+    np.cumsum(fin, out=ccnt[1:])
+    ma = np.empty(gl.size)
+    ma[: w - 1] = np.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        np.divide(csum[w:] - csum[:-w], ccnt[w:] - ccnt[:-w], out=ma[w - 1 :])
+    # the first w-1 slots of each segment take the first full window's mean (iglu)
+    warm = np.repeat(offs, w - 1) + np.tile(np.arange(w - 1), offs.size)
+    ma[warm] = np.repeat(ma[offs + w - 1], w - 1)
+    return ma
+
+
+def _keys(values: FloatArray, pos: IntArray, *, for_max: bool) -> IntArray:
+    """int64 keys ordering (value, position): reduceat min/max then finds the first
+    occurrence of the extreme value and its position in one pass."""
+    q = np.rint(np.where(np.isfinite(values), values, 0.0) * _Q_SCALE).astype(np.int64)
+    if for_max:
+        k = (q << _POS_BITS) | (_POS_MASK - pos)
+        return np.where(np.isfinite(values), k, _SMALL)
+    k = (q << _POS_BITS) | pos
+    return np.where(np.isfinite(values), k, _BIG)
+
+
+def _turning_points(
+    gl: FloatArray,
+    pos: IntArray,
+    c_idx: IntArray,
+    c_type_max: NDArray[np.bool_],
+    counts: IntArray,
+    c_off: IntArray,
+) -> tuple[FloatArray, IntArray, IntArray]:
+    """Peaks and nadirs: for crossing k, the extreme value between the previous
+    turning point and crossing k+1 (iglu step 2e), all segments in lock-step."""
+    n_seg = counts.size
+    n_ext = counts - 1
+    e_off = np.concatenate([[0], np.cumsum(n_ext)[:-1]]).astype(np.int64)
+    minmax = np.full(int(n_ext.sum()), np.nan)
+    seg_base = c_idx[c_off] - pos[c_idx[c_off]]  # flat index of each segment's slot 0
+    prev_tp = c_idx[c_off].copy()  # left boundary for k = 0: the first crossing
+    for k in range(int(n_ext.max()) if n_seg else 0):
+        act = np.flatnonzero(n_ext > k)
+        s1 = prev_tp[act]
+        s2 = c_idx[c_off[act] + k + 1]
+        is_max = c_type_max[c_off[act] + k]
+        at = np.empty(act.size, dtype=np.int64)
+        at[is_max] = _range_arg(gl, pos, s1[is_max], s2[is_max] + 1, for_max=True)
+        at[~is_max] = _range_arg(gl, pos, s1[~is_max], s2[~is_max] + 1, for_max=False)
+        flat_at = seg_base[act] + at
+        minmax[e_off[act] + k] = gl[flat_at]
+        prev_tp[act] = flat_at
+    return minmax, n_ext, e_off
+
+
+def _excursions(
+    a: FloatArray, n: IntArray, off: IntArray, sd: FloatArray, *, restart_at_end: bool
+) -> tuple[FloatArray, IntArray, tuple[IntArray, IntArray]]:
+    """iglu's MAGE+ elimination on turning points ``a`` (MAGE- is this on ``-a``).
+
+    Returns per segment the sum and the count of excursion heights, and the (nadir,
+    peak) turning-point indices of the first counted excursion (-1 when none).
+    """
+    n_seg = n.size
+    total = np.zeros(n_seg)
+    count = np.zeros(n_seg, dtype=np.int64)
+    first_i = np.full(n_seg, -1, dtype=np.int64)
+    first_j = np.full(n_seg, -1, dtype=np.int64)
+    if a.size == 0:
+        return total, count, (first_i, first_j)
+    a_pos = np.arange(a.size) - np.repeat(off, n)
+    j = np.zeros(n_seg, dtype=np.int64)
+    k = np.zeros(n_seg, dtype=np.int64)
+    i = np.zeros(n_seg, dtype=np.int64)
+    runmin = np.where(n > 0, a[np.minimum(off, a.size - 1)], np.nan)
+    runmin_at = np.zeros(n_seg, dtype=np.int64)
+    extending = np.zeros(n_seg, dtype=bool)
+    live = n > 0
+    while live.any():
+        # searching: excursion from the lowest point since the restart to j
+        srch = np.flatnonzero(live & ~extending)
+        if srch.size:
+            rise = a[off[srch] + j[srch]] - runmin[srch]
+            start = rise >= sd[srch]
+            go = srch[start]
+            extending[go] = True
+            i[go] = runmin_at[go]
+            k[go] = j[go]
+            step = srch[~start]
+            j[step] += 1
+            done = j[step] >= n[step]
+            live[step[done]] = False
+            cont = step[~done]
+            val = a[off[cont] + j[cont]]
+            lower = val < runmin[cont]
+            runmin[cont[lower]] = val[lower]
+            runmin_at[cont[lower]] = j[cont[lower]]
+        # extending: follow the peak until a fall of more than one SD (or the end)
+        ext = np.flatnonzero(live & extending)
+        if ext.size:
+            ak = a[off[ext] + k[ext]]
+            higher = ak > a[off[ext] + j[ext]]
+            j[ext[higher]] = k[ext[higher]]
+            aj = a[off[ext] + j[ext]]
+            end = (ak - aj < -sd[ext]) | (k[ext] == n[ext] - 1)
+            fin = ext[end]
+            height = a[off[fin] + j[fin]] - a[off[fin] + i[fin]]
+            total[fin] += height
+            newbie = count[fin] == 0
+            first_i[fin[newbie]] = i[fin[newbie]]
+            first_j[fin[newbie]] = j[fin[newbie]]
+            count[fin] += 1
+            restart = k[fin] if restart_at_end else j[fin]
+            j[fin] = k[fin]
+            extending[fin] = False
+            # lowest point of [restart, j], first occurrence
+            runmin_at[fin] = _range_arg(
+                a, a_pos, off[fin] + restart, off[fin] + j[fin] + 1, for_max=False
+            )
+            runmin[fin] = a[off[fin] + runmin_at[fin]]
+            k[ext[~end]] += 1
+    return total, count, (first_i, first_j)

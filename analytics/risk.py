@@ -1,0 +1,148 @@
+"""Glycaemic risk indices: LBGI, HBGI, ADRR and the Glycemia Risk Index, per patient.
+
+All take a :class:`analytics.grid.Grid` (glucose in mg/dL on the 5-min grid, so every
+index is weighted by time, not by reading count) and return one value per patient, NaN
+for a patient without data. High/Low readings enter at the sensor's reporting limit
+(Dexcom 40/400, Libre 40/500 mg/dL), as the vendor portals count them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from analytics.grid import Grid, day_matrix
+from analytics.ranges import time_in_ranges
+
+FloatArray = NDArray[np.float64]
+
+GRI_ZONES = ("A", "B", "C", "D", "E")
+"""GRI zones by value: A 0-20, B >20-40, C >40-60, D >60-80, E >80-100 (Klonoff 2023)."""
+
+
+def bg_risk_function(mgdl: FloatArray) -> FloatArray:
+    """Kovatchev's symmetrized blood-glucose scale f(G) = 1.509 ((ln G)^1.084 - 5.381).
+
+    f is 0 at 112.5 mg/dL, negative below and positive above; the risk
+    r(G) = 10 f(G)^2 is 100 at both 20 and 600 mg/dL. G in mg/dL, > 0.
+    Kovatchev BP, et al. Diabetes Care 1997;20:1655-1658, doi:10.2337/diacare.20.11.1655.
+
+    Examples
+    --------
+    >>> f = bg_risk_function(np.array([20.0, 112.5, 600.0]))
+    >>> [round(float(10 * x**2), 1) for x in f]
+    [100.0, 0.0, 99.9]
+    """
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = 1.509 * (np.log(mgdl) ** 1.084 - 5.381)
+    return out
+
+
+def _valid(grid: Grid) -> tuple[FloatArray, NDArray[np.bool_], NDArray[np.int64]]:
+    v = grid.mgdl
+    valid = np.isfinite(v) & (v > 0)
+    return v, valid, valid.sum(axis=1)
+
+
+def lbgi_hbgi(grid: Grid) -> dict[str, FloatArray]:
+    """Low and High Blood Glucose Index per patient (dimensionless, 0-100).
+
+    LBGI = mean over time of rl(G), rl = 10 f(G)^2 where f(G) < 0, else 0;
+    HBGI likewise with f(G) > 0 (:func:`bg_risk_function`). Time in the mean is every
+    gridded slot with a value; iglu computes the same over readings.
+    Kovatchev BP, et al. Diabetes Care 1998;21:1870-1875, doi:10.2337/diacare.21.11.1870;
+    Diabetes Care 2006;29:2433-2438, doi:10.2337/dc06-1085.
+
+    Examples
+    --------
+    A patient always at 20 mg/dL has the maximum low risk; at 112.5 mg/dL none.
+
+    >>> from analytics.grid import to_grid
+    >>> g = to_grid(np.array([0, 0, 1, 1]), np.array([0.0, 300, 0, 300]),
+    ...             np.array([20.0, 20.0, 112.5, 112.5]))
+    >>> r = lbgi_hbgi(g); np.round(r["lbgi"], 1).tolist(), np.round(r["hbgi"], 1).tolist()
+    ([100.0, 0.0], [0.0, 0.0])
+    """
+    v, valid, n = _valid(grid)
+    f = np.where(valid, bg_risk_function(np.where(valid, v, 112.5)), 0.0)
+    r = 10.0 * f**2
+    with np.errstate(invalid="ignore", divide="ignore"):
+        lbgi = np.where(n > 0, np.where(f < 0, r, 0.0).sum(axis=1) / n, np.nan)
+        hbgi = np.where(n > 0, np.where(f > 0, r, 0.0).sum(axis=1) / n, np.nan)
+    return {"lbgi": lbgi, "hbgi": hbgi}
+
+
+def adrr(grid: Grid) -> FloatArray:
+    """Average Daily Risk Range: mean over local days of (max rl + max rh) of the day.
+
+    rl, rh as in :func:`lbgi_hbgi`; days are the patient's local calendar days
+    (:func:`analytics.grid.day_matrix`); a day without data is left out.
+    Kovatchev BP, et al. Diabetes Care 2006;29:2433-2438, doi:10.2337/dc06-1085.
+    Kovatchev's risk categories: low < 20, moderate 20-40, high > 40.
+
+    Examples
+    --------
+    Two days; day one swings 20 -> 112.5 (risk range 100.04 + 0), day two 112.5 -> 600
+    (0 + 99.95): ADRR = (100.04 + 99.95) / 2.
+
+    >>> from analytics.grid import to_grid
+    >>> t = np.array([0.0, 300.0, 86400.0, 86700.0])
+    >>> round(float(adrr(to_grid(np.zeros(4, int), t, np.array([20, 112.5, 112.5, 600])))[0]), 2)
+    99.99
+    """
+    dm = day_matrix(grid)
+    v = dm.values
+    valid = np.isfinite(v) & (v > 0)
+    f = np.where(valid, bg_risk_function(np.where(valid, v, 112.5)), 0.0)
+    r = 10.0 * f**2
+    lo = np.where(f < 0, r, 0.0).max(axis=2, initial=0.0)
+    hi = np.where(f > 0, r, 0.0).max(axis=2, initial=0.0)
+    has = valid.any(axis=2)
+    days = has.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: FloatArray = np.where(days > 0, np.where(has, lo + hi, 0.0).sum(axis=1) / days, np.nan)
+    return out
+
+
+def gri(grid: Grid) -> dict[str, FloatArray]:
+    """Glycemia Risk Index with its components, per patient.
+
+    GRI = 3.0 VLow + 2.4 Low + 1.6 VHigh + 0.8 High, capped at 100, where VLow, Low,
+    High, VHigh are the percent of time < 54, 54-69, 181-250 and > 250 mg/dL
+    (:func:`analytics.ranges.time_in_ranges`). Components: hypoglycaemia
+    C_hypo = VLow + 0.8 Low, hyperglycaemia C_hyper = VHigh + 0.5 High
+    (GRI = 3 C_hypo + 1.6 C_hyper). ``gri_zone`` is 0..4 for zones A..E
+    (:data:`GRI_ZONES`): A <= 20 < B <= 40 < C <= 60 < D <= 80 < E; the published
+    labels are integer ranges (0-20, 21-40, ...) and a value between two integers,
+    e.g. 20.4, goes with the zone below the next integer edge (20.4 is B).
+    Klonoff DC, et al. J Diabetes Sci Technol 2023;17:1226-1242,
+    doi:10.1177/19322968221085273.
+
+    Examples
+    --------
+    Half the time 60 mg/dL (Low), half 200 mg/dL (High): 2.4 x 50 + 0.8 x 50 = 160 -> 100.
+
+    >>> from analytics.grid import to_grid
+    >>> g = to_grid(np.zeros(2, int), np.array([0.0, 300.0]), np.array([60.0, 200.0]))
+    >>> r = gri(g); float(r["gri"][0]), float(r["gri_hypo"][0]), float(r["gri_hyper"][0])
+    (100.0, 40.0, 25.0)
+    """
+    tir = time_in_ranges(grid)
+    vlow, low = tir["tbr_lt54_pct"], tir["tbr_54_69_pct"]
+    high, vhigh = tir["tar_181_250_pct"], tir["tar_gt250_pct"]
+    hypo = vlow + 0.8 * low
+    hyper = vhigh + 0.5 * high
+    value = np.minimum(3.0 * hypo + 1.6 * hyper, 100.0)
+    zone = np.where(np.isfinite(value), np.clip(np.ceil(value / 20.0) - 1, 0, 4), np.nan)
+    return {"gri": value, "gri_hypo": hypo, "gri_hyper": hyper, "gri_zone": zone}
+
+
+def gri_zone_label(zone: float) -> str | None:
+    """'A'..'E' for a :func:`gri` zone number, None for NaN.
+
+    >>> gri_zone_label(0.0), gri_zone_label(4.0), gri_zone_label(float("nan"))
+    ('A', 'E', None)
+    """
+    if not np.isfinite(zone):
+        return None
+    return GRI_ZONES[int(zone)]
