@@ -119,6 +119,31 @@ def to_grid(
     )
 
 
+def sub_grid(grid: Grid, first: int, stop: int) -> Grid:
+    """Patients ``first`` .. ``stop - 1`` of a grid (views of its arrays, no copy).
+
+    Examples
+    --------
+    >>> g = to_grid(np.array([0, 1, 2]), np.zeros(3), np.array([100.0, 110.0, 120.0]))
+    >>> sub_grid(g, 1, 3).mgdl.tolist()
+    [[110.0], [120.0]]
+    """
+    steps = grid.offset_steps
+    if steps.size:
+        mine = (steps[:, 0] >= first) & (steps[:, 0] < stop)
+        steps = steps[mine] - np.array([first, 0, 0], dtype=np.int64)
+    return Grid(
+        grid.mgdl[first:stop],
+        grid.observed[first:stop],
+        grid.start_s[first:stop],
+        grid.n_slots[first:stop],
+        grid.n_readings[first:stop],
+        grid.utc_offset_s[first:stop],
+        grid.slot_s,
+        steps,
+    )
+
+
 def _distinct_readings(
     patient: NDArray[np.int64], time_s: FloatArray, shared: NDArray[np.bool_], p_count: int
 ) -> NDArray[np.int64]:

@@ -49,7 +49,6 @@ _POS_BITS = 25
 _POS_MASK = (1 << _POS_BITS) - 1
 _Q_SCALE = float(1 << 20)
 _BIG = np.iinfo(np.int64).max
-_SMALL = np.iinfo(np.int64).min
 
 
 def mage(
@@ -201,23 +200,31 @@ def _segment_sum(x: FloatArray, begin: IntArray, end: IntArray) -> FloatArray:
 
 
 def _range_arg(
-    values: FloatArray, pos: IntArray, begin: IntArray, end: IntArray, *, for_max: bool
+    values: FloatArray,
+    pos: IntArray,
+    begin: IntArray,
+    end: IntArray,
+    *,
+    for_max: bool | NDArray[np.bool_],
 ) -> IntArray:
     """Position (``pos`` of) the first lowest, or first highest, finite value in each of
-    many non-empty ranges [begin, end) of ``values``.
+    many non-empty ranges [begin, end) of ``values``; ``for_max`` per range or for all.
 
     The ranges' elements are gathered side by side, turned into int64 keys that order
-    (value, position), and reduced with one ``reduceat``: the work is the ranges' total
-    length, not the array's."""
+    (value, position) -- a highest value is the lowest negated one -- and reduced with
+    one ``reduceat``: the work is the ranges' total length, not the array's."""
     if begin.size == 0:
         return np.zeros(0, dtype=np.int64)
     lengths = end - begin
     starts = np.zeros(begin.size, dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
     gather = np.repeat(begin - starts, lengths) + np.arange(int(lengths.sum()))
-    keys = _keys(values[gather], pos[gather], for_max=for_max)
-    if for_max:
-        return _POS_MASK - (np.maximum.reduceat(keys, starts) & _POS_MASK)
+    sign = (
+        np.repeat(np.where(for_max, -1.0, 1.0), lengths)
+        if np.ndim(for_max)
+        else (-1.0 if for_max else 1.0)
+    )
+    keys = _keys(values[gather] * sign, pos[gather])
     out: IntArray = np.minimum.reduceat(keys, starts) & _POS_MASK
     return out
 
@@ -316,15 +323,12 @@ def _moving_average(
     return ma
 
 
-def _keys(values: FloatArray, pos: IntArray, *, for_max: bool) -> IntArray:
-    """int64 keys ordering (value, position): reduceat min/max then finds the first
-    occurrence of the extreme value and its position in one pass."""
-    q = np.rint(np.where(np.isfinite(values), values, 0.0) * _Q_SCALE).astype(np.int64)
-    if for_max:
-        k = (q << _POS_BITS) | (_POS_MASK - pos)
-        return np.where(np.isfinite(values), k, _SMALL)
-    k = (q << _POS_BITS) | pos
-    return np.where(np.isfinite(values), k, _BIG)
+def _keys(values: FloatArray, pos: IntArray) -> IntArray:
+    """int64 keys ordering (value, position), NaN last: a ``minimum`` reduction finds
+    the first occurrence of the lowest value and its position in one pass."""
+    fin = np.isfinite(values)
+    q = np.rint(np.where(fin, values, 0.0) * _Q_SCALE).astype(np.int64)
+    return np.where(fin, (q << _POS_BITS) | pos, _BIG)
 
 
 def _turning_points(
@@ -348,9 +352,7 @@ def _turning_points(
         s1 = prev_tp[act]
         s2 = c_idx[c_off[act] + k + 1]
         is_max = c_type_max[c_off[act] + k]
-        at = np.empty(act.size, dtype=np.int64)
-        at[is_max] = _range_arg(gl, pos, s1[is_max], s2[is_max] + 1, for_max=True)
-        at[~is_max] = _range_arg(gl, pos, s1[~is_max], s2[~is_max] + 1, for_max=False)
+        at = _range_arg(gl, pos, s1, s2 + 1, for_max=is_max)
         flat_at = seg_base[act] + at
         minmax[e_off[act] + k] = gl[flat_at]
         prev_tp[act] = flat_at
@@ -414,13 +416,14 @@ def _excursions(
             first_i[fin[newbie]] = i[fin[newbie]]
             first_j[fin[newbie]] = j[fin[newbie]]
             count[fin] += 1
-            restart = k[fin] if restart_at_end else j[fin]
-            j[fin] = k[fin]
             extending[fin] = False
-            # lowest point of [restart, j], first occurrence
-            runmin_at[fin] = _range_arg(
-                a, a_pos, off[fin] + restart, off[fin] + j[fin] + 1, for_max=False
-            )
+            if restart_at_end:  # the search restarts at k alone
+                runmin_at[fin] = k[fin]
+            else:  # lowest point of [j, k], first occurrence
+                runmin_at[fin] = _range_arg(
+                    a, a_pos, off[fin] + j[fin], off[fin] + k[fin] + 1, for_max=False
+                )
+            j[fin] = k[fin]
             runmin[fin] = a[off[fin] + runmin_at[fin]]
             k[ext[~end]] += 1
     return total, count, (first_i, first_j)

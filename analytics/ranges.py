@@ -53,7 +53,7 @@ def time_in_ranges(grid: Grid) -> dict[str, FloatArray]:
     return out
 
 
-def wear_pct(grid: Grid) -> FloatArray:
+def wear_pct(grid: Grid, *, native: NDArray[np.int64] | None = None) -> FloatArray:
     """Time CGM active (%): real readings over the readings the sensor would have made
     from the first to the last one, at its native interval.
 
@@ -73,7 +73,8 @@ def wear_pct(grid: Grid) -> FloatArray:
     """
     obs = grid.observed
     n_obs = obs.sum(axis=1)
-    expected = np.floor((grid.n_slots - 1) / native_slots(grid)) + 1
+    native = native_slots(grid) if native is None else native
+    expected = np.floor((grid.n_slots - 1) / native) + 1
     with np.errstate(invalid="ignore", divide="ignore"):
         out: FloatArray = np.where(n_obs > 0, np.minimum(100.0, 100.0 * n_obs / expected), np.nan)
     return out
@@ -119,7 +120,9 @@ def days_with_data(grid: Grid) -> FloatArray:
     return days
 
 
-def sufficiency(grid: Grid, *, period_days: float | None = None) -> dict[str, FloatArray]:
+def sufficiency(
+    grid: Grid, *, period_days: float | None = None, native: NDArray[np.int64] | None = None
+) -> dict[str, FloatArray]:
     """Data sufficiency by the consensus rule: >= 14 days and >= 70 % of readings.
 
     ``data_sufficiency_pct`` is real readings over the readings a 5-min sensor would
@@ -140,7 +143,7 @@ def sufficiency(grid: Grid, *, period_days: float | None = None) -> dict[str, Fl
     (25.0, 0.0)
     """
     n_obs = grid.observed.sum(axis=1).astype(np.float64)
-    native = native_slots(grid)
+    native = native_slots(grid) if native is None else native
     if period_days is None:
         expected = np.floor((grid.n_slots - 1) / native) + 1.0
         days = grid.n_slots * grid.slot_s / 86400.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import NDArray
 
-from analytics.grid import Grid, day_matrix
+from analytics.grid import Grid, local_slots
 from analytics.ranges import time_in_ranges
 
 FloatArray = NDArray[np.float64]
@@ -90,18 +90,81 @@ def adrr(grid: Grid) -> FloatArray:
     >>> round(float(adrr(to_grid(np.zeros(4, int), t, np.array([20, 112.5, 112.5, 600])))[0]), 2)
     99.99
     """
-    dm = day_matrix(grid)
-    v = dm.values
+    return risk_indices(grid)["adrr"]
+
+
+def risk_indices(grid: Grid) -> dict[str, FloatArray]:
+    """LBGI, HBGI, ADRR and the M-value in one pass over the grid (one logarithm).
+
+    The same values as :func:`lbgi_hbgi`, :func:`adrr` and
+    :func:`analytics.summary.m_value` (r = 90 mg/dL); the catalogue uses this.
+
+    Examples
+    --------
+    >>> from analytics.grid import to_grid
+    >>> g = to_grid(np.zeros(2, int), np.array([0.0, 300.0]), np.array([90.0, 900.0]))
+    >>> r = risk_indices(g); float(r["m_value"][0]), round(float(r["hbgi"][0]), 1)
+    (500.0, 77.6)
+    """
+    v = grid.mgdl
+    p, s = v.shape
     valid = np.isfinite(v) & (v > 0)
-    f = np.where(valid, bg_risk_function(np.where(valid, v, 112.5)), 0.0)
-    r = 10.0 * f**2
-    lo = np.where(f < 0, r, 0.0).max(axis=2, initial=0.0)
-    hi = np.where(f > 0, r, 0.0).max(axis=2, initial=0.0)
-    has = valid.any(axis=2)
-    days = has.sum(axis=1)
+    n = valid.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: FloatArray = np.where(days > 0, np.where(has, lo + hi, 0.0).sum(axis=1) / days, np.nan)
+        ln = np.log(np.where(valid, v, 112.5))
+        f = np.where(valid, 1.509 * (ln**1.084 - 5.381), 0.0)
+        m = np.where(valid, np.abs(10.0 / np.log(10.0) * (ln - np.log(90.0))) ** 3, 0.0)
+    r = 10.0 * f**2
+    low = np.where(f < 0, r, 0.0)
+    high = np.where(f > 0, r, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = {
+            "lbgi": np.where(n > 0, low.sum(axis=1) / n, np.nan),
+            "hbgi": np.where(n > 0, high.sum(axis=1) / n, np.nan),
+            "m_value": np.where(n > 0, m.sum(axis=1) / n, np.nan),
+        }
+    # ADRR: the day's highest low risk plus highest high risk, averaged over the local
+    # days with data; days are runs of equal local day number along each row
+    if s == 0:
+        out["adrr"] = np.full(p, np.nan)
+        return out
+    day = local_slots(grid) // (86400 // grid.slot_s)
+    cut = np.ones((p, s), dtype=bool)
+    cut[:, 1:] = day[:, 1:] != day[:, :-1]
+    starts = np.flatnonzero(cut.reshape(-1))
+    run_low = np.maximum.reduceat(low.reshape(-1), starts)
+    run_high = np.maximum.reduceat(high.reshape(-1), starts)
+    run_has = np.add.reduceat(valid.reshape(-1).astype(np.int64), starts) > 0
+    run_row = starts // s
+    run_day = day.reshape(-1)[starts]
+    # a day split into two runs (a DST fall-back just after midnight) is merged
+    key = run_row * (int(day.max() - day.min()) + 2) + (run_day - day.min())
+    uniq, inv = np.unique(key, return_inverse=True)
+    day_low = np.zeros(uniq.size)
+    day_high = np.zeros(uniq.size)
+    day_has = np.zeros(uniq.size, dtype=bool)
+    np.maximum.at(day_low, inv, run_low)
+    np.maximum.at(day_high, inv, run_high)
+    np.logical_or.at(day_has, inv, run_has)
+    day_row = uniq // (int(day.max() - day.min()) + 2)
+    days = np.bincount(day_row[day_has], minlength=p)
+    total = np.bincount(day_row[day_has], weights=(day_low + day_high)[day_has], minlength=p)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["adrr"] = np.where(days > 0, total / days, np.nan)
     return out
+
+
+def gri_from_ranges(ranges: dict[str, FloatArray]) -> dict[str, FloatArray]:
+    """:func:`gri` from already computed :func:`analytics.ranges.time_in_ranges`."""
+    vlow, low = ranges["tbr_lt54_pct"], ranges["tbr_54_69_pct"]
+    high, vhigh = ranges["tar_181_250_pct"], ranges["tar_gt250_pct"]
+    hypo = vlow + 0.8 * low
+    hyper = vhigh + 0.5 * high
+    value = np.minimum(3.0 * hypo + 1.6 * hyper, 100.0)
+    # rounded first so that a GRI of exactly 20 computed as 20.000000000000004 stays A
+    edge = np.ceil(np.round(value, 9) / 20.0) - 1
+    zone = np.where(np.isfinite(value), np.clip(edge, 0, 4), np.nan)
+    return {"gri": value, "gri_hypo": hypo, "gri_hyper": hyper, "gri_zone": zone}
 
 
 def gri(grid: Grid) -> dict[str, FloatArray]:
@@ -127,14 +190,7 @@ def gri(grid: Grid) -> dict[str, FloatArray]:
     >>> r = gri(g); float(r["gri"][0]), float(r["gri_hypo"][0]), float(r["gri_hyper"][0])
     (100.0, 40.0, 25.0)
     """
-    tir = time_in_ranges(grid)
-    vlow, low = tir["tbr_lt54_pct"], tir["tbr_54_69_pct"]
-    high, vhigh = tir["tar_181_250_pct"], tir["tar_gt250_pct"]
-    hypo = vlow + 0.8 * low
-    hyper = vhigh + 0.5 * high
-    value = np.minimum(3.0 * hypo + 1.6 * hyper, 100.0)
-    zone = np.where(np.isfinite(value), np.clip(np.ceil(value / 20.0) - 1, 0, 4), np.nan)
-    return {"gri": value, "gri_hypo": hypo, "gri_hyper": hyper, "gri_zone": zone}
+    return gri_from_ranges(time_in_ranges(grid))
 
 
 def gri_zone_label(zone: float) -> str | None:
