@@ -71,12 +71,17 @@ def metrics(
     """
     p = grid.mgdl.shape[0]
     if p <= chunk_patients:
-        return _metrics(grid, period_days)
-    parts = [
-        _metrics(sub_grid(grid, a, min(a + chunk_patients, p)), period_days)
-        for a in range(0, p, chunk_patients)
-    ]
-    return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+        out = _metrics(grid, period_days)
+    else:
+        parts = [
+            _metrics(sub_grid(grid, a, min(a + chunk_patients, p)), period_days)
+            for a in range(0, p, chunk_patients)
+        ]
+        out = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    # MAGE blocks its whole-array steps itself and scans all patients' turning points
+    # together, so it runs once over the whole grid
+    out["mage_mgdl"] = mage(grid)
+    return out
 
 
 def _metrics(grid: Grid, period_days: float | None) -> dict[str, NDArray[np.generic]]:
@@ -90,7 +95,6 @@ def _metrics(grid: Grid, period_days: float | None) -> dict[str, NDArray[np.gene
     out.update(sufficiency(grid, period_days=period_days, native=native))
     out.update(quantiles(grid))
     out["mag_mgdl_per_h"] = mag(grid)
-    out["mage_mgdl"] = mage(grid)
     out["modd_mgdl"] = modd(grid)
     out["conga1_mgdl"] = conga(grid, hours=1)
     out.update(risk_indices(grid))

@@ -49,6 +49,7 @@ _POS_BITS = 25
 _POS_MASK = (1 << _POS_BITS) - 1
 _Q_SCALE = float(1 << 20)
 _BIG = np.iinfo(np.int64).max
+_CHUNK = 64  # patients per block for the whole-array steps (see catalogue.CHUNK_PATIENTS)
 
 
 def mage(
@@ -102,16 +103,26 @@ def mage(
     out = np.full(p, np.nan)
     if s == 0:
         return out
-    seg = _segments(grid, max_gap_slots=max_gap_s // grid.slot_s, min_len=max(7, long_ma))
-    if seg.start.size == 0:
+    # per block of patients: segments, moving averages, crossings, turning points (big
+    # arrays, kept heap-sized); then the excursion scans once for all segments (small
+    # arrays, one NumPy step per turning point)
+    parts = []
+    for first in range(0, p, _CHUNK):
+        block = v[first : first + _CHUNK]
+        seg = _segments(block, max_gap_slots=max_gap_s // grid.slot_s, min_len=max(7, long_ma))
+        if seg.start.size == 0:
+            continue
+        minmax, n_ext, seg_sd = _segment_extrema(block.reshape(-1), seg, short_ma, long_ma)
+        parts.append((minmax, n_ext, seg_sd, seg.length, seg.patient + first))
+    if not parts:
         return out
-    flat = v.reshape(-1)
-    plus, minus, plus_first = _segment_mage(flat, seg, short_ma, long_ma)
-    hours = (seg.length - 1) * grid.slot_s / 3600.0
+    minmax, n_ext, seg_sd, length, patient = (np.concatenate(x) for x in zip(*parts, strict=True))
+    plus, minus, plus_first = _segment_mage(minmax, n_ext, seg_sd)
+    hours = (length - 1) * grid.slot_s / 3600.0
     if direction == "avg":
         values = np.concatenate([plus, minus])
         weights = np.concatenate([hours, hours])
-        owners = np.concatenate([seg.patient, seg.patient])
+        owners = np.concatenate([patient, patient])
     else:
         if direction == "plus":
             values = plus
@@ -123,7 +134,7 @@ def mage(
             values = np.where(plus_first, plus, minus)
         else:
             raise ValueError(f"unknown MAGE direction {direction!r}")
-        weights, owners = hours, seg.patient
+        weights, owners = hours, patient
     ok = np.isfinite(values)
     num = np.bincount(owners[ok], weights=(values * weights)[ok], minlength=p)
     den = np.bincount(owners[ok], weights=weights[ok], minlength=p)
@@ -141,9 +152,8 @@ class _Segments:
         self.start, self.length, self.patient = start, length, patient
 
 
-def _segments(grid: Grid, *, max_gap_slots: int, min_len: int) -> _Segments:
-    """Split each patient's period at NaN runs longer than ``max_gap_slots``."""
-    v = grid.mgdl
+def _segments(v: FloatArray, *, max_gap_slots: int, min_len: int) -> _Segments:
+    """Split each patient's row at NaN runs longer than ``max_gap_slots``."""
     p, s = v.shape
     finite = np.isfinite(v)
     # pad each row with a NaN on both sides so runs never cross rows
@@ -229,10 +239,27 @@ def _range_arg(
     return out
 
 
-def _segment_mage(
+def _range_key_arg(
+    k_low: IntArray, k_high: IntArray, begin: IntArray, end: IntArray, is_max: NDArray[np.bool_]
+) -> IntArray:
+    """Like :func:`_range_arg` on precomputed keys of the values (``k_low``) and of
+    their negation (``k_high``, for ranges where the highest value is wanted)."""
+    if begin.size == 0:
+        return np.zeros(0, dtype=np.int64)
+    lengths = end - begin
+    starts = np.zeros(begin.size, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    gather = np.repeat(begin - starts, lengths) + np.arange(int(lengths.sum()))
+    keys = np.where(np.repeat(is_max, lengths), k_high[gather], k_low[gather])
+    out: IntArray = np.minimum.reduceat(keys, starts) & _POS_MASK
+    return out
+
+
+def _segment_extrema(
     flat: FloatArray, seg: _Segments, short_ma: int, long_ma: int
-) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
-    """MAGE+ and MAGE- per segment, and whether a MAGE+ excursion came first."""
+) -> tuple[FloatArray, IntArray, FloatArray]:
+    """Turning-point values (side by side), their count per segment, and each
+    segment's glucose SD (steps 2-3 of the module docstring)."""
     n_seg = seg.start.size
     lengths = seg.length
     total = int(lengths.sum())
@@ -287,7 +314,16 @@ def _segment_mage(
     counts = np.bincount(c_owner, minlength=n_seg)
     c_off = np.concatenate([[0], np.cumsum(counts)[:-1]])
 
-    minmax, n_ext, e_off = _turning_points(gl, pos, c_idx, c_type_max, counts, c_off)
+    minmax, n_ext, _ = _turning_points(gl, pos, c_idx, c_type_max, counts, c_off)
+    return minmax, n_ext, seg_sd
+
+
+def _segment_mage(
+    minmax: FloatArray, n_ext: IntArray, seg_sd: FloatArray
+) -> tuple[FloatArray, FloatArray, NDArray[np.bool_]]:
+    """MAGE+ and MAGE- per segment, and whether a MAGE+ excursion came first (step 4)."""
+    e_off = np.zeros(n_ext.size, dtype=np.int64)
+    np.cumsum(n_ext[:-1], out=e_off[1:])
     # a flat segment (SD < 1 mg/dL, iglu) counts no excursion: an infinite threshold
     threshold = np.where(seg_sd >= 1.0, seg_sd, np.inf)
     plus_h, plus_n, plus_at = _excursions(minmax, n_ext, e_off, threshold, restart_at_end=True)
@@ -340,23 +376,43 @@ def _turning_points(
     c_off: IntArray,
 ) -> tuple[FloatArray, IntArray, IntArray]:
     """Peaks and nadirs: for crossing k, the extreme value between the previous
-    turning point and crossing k+1 (iglu step 2e), all segments in lock-step."""
+    turning point and crossing k+1 (iglu step 2e).
+
+    Turning point k depends on turning point k-1 (its left boundary), a triangular
+    system solved by Jacobi iteration: start every left boundary at crossing k, find
+    all extremes at once, move each left boundary to the extreme found before it, and
+    repeat until nothing moves. Iteration m fixes at least the first m turning points
+    of every segment, and the fixed point is the forward-substitution answer; a new
+    extreme rarely changes the next one, so a handful of passes suffice.
+    """
     n_seg = counts.size
     n_ext = counts - 1
-    e_off = np.concatenate([[0], np.cumsum(n_ext)[:-1]]).astype(np.int64)
-    minmax = np.full(int(n_ext.sum()), np.nan)
-    seg_base = c_idx[c_off] - pos[c_idx[c_off]]  # flat index of each segment's slot 0
-    prev_tp = c_idx[c_off].copy()  # left boundary for k = 0: the first crossing
-    for k in range(int(n_ext.max()) if n_seg else 0):
-        act = np.flatnonzero(n_ext > k)
-        s1 = prev_tp[act]
-        s2 = c_idx[c_off[act] + k + 1]
-        is_max = c_type_max[c_off[act] + k]
-        at = _range_arg(gl, pos, s1, s2 + 1, for_max=is_max)
-        flat_at = seg_base[act] + at
-        minmax[e_off[act] + k] = gl[flat_at]
-        prev_tp[act] = flat_at
-    return minmax, n_ext, e_off
+    e_off = np.zeros(n_seg, dtype=np.int64)
+    np.cumsum(n_ext[:-1], out=e_off[1:])
+    total = int(n_ext.sum())
+    if total == 0:
+        return np.zeros(0), n_ext, e_off
+    e_seg = np.repeat(np.arange(n_seg), n_ext)
+    e_k = np.arange(total) - e_off[e_seg]
+    here = c_off[e_seg] + e_k
+    right = c_idx[here + 1]
+    is_max = c_type_max[here]
+    first = e_k == 0
+    seg_base = (c_idx[c_off] - pos[c_idx[c_off]])[e_seg]  # flat index of slot 0
+    left = c_idx[here]
+    k_low = _keys(gl, pos)  # keys for the whole block once; ranges gather them
+    k_high = _keys(-gl, pos)
+    at = seg_base + _range_key_arg(k_low, k_high, left, right + 1, is_max)
+    while True:
+        moved = ~first & (left != np.roll(at, 1))
+        if not moved.any():
+            break
+        left = np.where(moved, np.roll(at, 1), left)
+        at[moved] = seg_base[moved] + _range_key_arg(
+            k_low, k_high, left[moved], right[moved] + 1, is_max[moved]
+        )
+    found = at
+    return gl[found], n_ext, e_off
 
 
 def _excursions(
