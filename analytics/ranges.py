@@ -82,7 +82,17 @@ def wear_pct(grid: Grid, *, native: NDArray[np.int64] | None = None) -> FloatArr
 
 def native_slots(grid: Grid) -> NDArray[np.int64]:
     """The sensor's reporting interval in slots, per patient: 3 (15-min historic Libre
-    data) when most steps between real readings are exactly 3 slots, else 1."""
+    data) when most steps between real readings are exactly 3 slots, else 1.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from analytics.grid import to_grid
+    >>> libre = to_grid(np.zeros(4, int), np.arange(4) * 900.0, np.full(4, 100.0))
+    >>> dexcom = to_grid(np.zeros(4, int), np.arange(4) * 300.0, np.full(4, 100.0))
+    >>> int(native_slots(libre)[0]), int(native_slots(dexcom)[0])
+    (3, 1)
+    """
     obs = grid.observed
     p, s = obs.shape
     if s == 0:

@@ -155,7 +155,15 @@ def risk_indices(grid: Grid) -> dict[str, FloatArray]:
 
 
 def gri_from_ranges(ranges: dict[str, FloatArray]) -> dict[str, FloatArray]:
-    """:func:`gri` from already computed :func:`analytics.ranges.time_in_ranges`."""
+    """:func:`gri` from already computed :func:`analytics.ranges.time_in_ranges`.
+
+    Examples
+    --------
+    >>> r = {"tbr_lt54_pct": np.array([1.0]), "tbr_54_69_pct": np.array([3.0]),
+    ...      "tar_181_250_pct": np.array([20.0]), "tar_gt250_pct": np.array([5.0])}
+    >>> round(float(gri_from_ranges(r)["gri"][0]), 1)  # 3 x 3.4 + 1.6 x 15
+    34.2
+    """
     vlow, low = ranges["tbr_lt54_pct"], ranges["tbr_54_69_pct"]
     high, vhigh = ranges["tar_181_250_pct"], ranges["tar_gt250_pct"]
     hypo = vlow + 0.8 * low

@@ -27,7 +27,16 @@ QUANTILES = {
 
 
 def moments(grid: Grid) -> tuple[FloatArray, FloatArray, NDArray[np.int64]]:
-    """Mean, sample SD (n - 1) and number of valued slots, per patient, in one pass."""
+    """Mean, sample SD (n - 1) and number of valued slots, per patient, in one pass.
+
+    Examples
+    --------
+    >>> from analytics.grid import to_grid
+    >>> mean, sd, n = moments(to_grid(np.zeros(3, int), np.arange(3) * 300.0,
+    ...                               np.array([100.0, 200.0, 300.0])))
+    >>> float(mean[0]), float(sd[0]), int(n[0])
+    (200.0, 100.0, 3)
+    """
     v = grid.mgdl
     valid = np.isfinite(v)
     n = valid.sum(axis=1)
