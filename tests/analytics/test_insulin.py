@@ -4,8 +4,8 @@ synthetic patients recovered from their pump records."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
