@@ -83,6 +83,14 @@ IN_TREE: dict[str, DriverSpec] = {
         capabilities=frozenset({"read_history", "read_clock"}),
         factory="drivers.cgm.dexcom_receiver:DexcomReceiver",
     ),
+    "tandem-pump": DriverSpec(
+        name="tandem-pump",
+        kind="pump",
+        models=("Tandem t:slim X2 (USB)",),
+        transports=("serial",),
+        capabilities=frozenset({"read_history", "read_clock"}),
+        factory="drivers.pumps.tandem:TandemPump",
+    ),
     "dexcom-clarity-csv": DriverSpec(
         name="dexcom-clarity-csv",
         kind="export",
