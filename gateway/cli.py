@@ -77,14 +77,20 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
-    from gateway.analyze.summary import cgm_series, patient_metrics
+    from gateway.analyze.insulin import patient_insulin, pump_period
+    from gateway.analyze.summary import cgm_series, patient_metrics, window_summaries
     from gateway.ingest.files import default_local_id, load_file
 
     config = _config(args)
     _, records = load_file(Path(args.file), config.timezone)
     series = cgm_series(records)
     metrics = patient_metrics(series) if series.mgdl.size else {}
-    patient = {"id": args.patient or default_local_id(records), **metrics}
+    patient: dict[str, Any] = {"id": args.patient or default_local_id(records), **metrics}
+    if args.json:
+        patient["windows"] = window_summaries(series)
+        span = pump_period(records)
+        if span is not None:
+            patient["insulin"] = patient_insulin(records, start=span[0], end=span[1])
     if args.json:
         _print_json({"patients": [patient]})
     else:
@@ -151,6 +157,7 @@ def cmd_detect(args: argparse.Namespace) -> int:
 
     from drivers.ble.detect import scan
     from drivers.cgm.dexcom_receiver import detect_receivers
+    from drivers.pumps.tandem import detect_pumps
     from drivers.transports.ble import load_backend
 
     ble_rows: list[dict[str, Any]] = []
@@ -170,15 +177,18 @@ def cmd_detect(args: argparse.Namespace) -> int:
     except DriverError as exc:
         ble_error = str(exc)
     ports = detect_receivers()
+    pumps = {p.port: p for p in detect_pumps() if p.recognised}
     rows = [
         {
             "port": p.port,
             "vid": p.vid,
             "pid": p.pid,
             "description": p.description,
-            "recognised": p.recognised,
-            "driver": "dexcom-receiver" if p.recognised else None,
-            "reason": p.reason,
+            "recognised": p.recognised or p.port in pumps,
+            "driver": "dexcom-receiver"
+            if p.recognised
+            else ("tandem-pump" if p.port in pumps else None),
+            "reason": pumps[p.port].reason if p.port in pumps and not p.recognised else p.reason,
         }
         for p in ports
     ]
@@ -197,7 +207,9 @@ def cmd_detect(args: argparse.Namespace) -> int:
             if row["vid"] is not None and row["pid"] is not None
             else "no USB ids"
         )
-        mark = "Dexcom receiver" if row["recognised"] else "not recognised"
+        mark = {"dexcom-receiver": "Dexcom receiver", "tandem-pump": "Tandem pump (likely)"}.get(
+            str(row["driver"]), "not recognised"
+        )
         print(f"{row['port']}  {ids}  {row['description']}: {mark} ({row['reason']})")
     return 0
 
@@ -259,6 +271,7 @@ def cmd_upload_ble(args: argparse.Namespace, config: Config) -> int:
 
 def cmd_upload(args: argparse.Namespace) -> int:
     from drivers.cgm.dexcom_receiver import DexcomReceiver, TransferInterrupted
+    from drivers.pumps.tandem import TandemPump, detect_pumps
     from gateway.ingest.device import upload_device
     from gateway.store.sqlite import Store
 
@@ -268,6 +281,25 @@ def cmd_upload(args: argparse.Namespace) -> int:
     if not args.port:
         raise ConfigError("upload needs --port PATH or --ble ADDRESS")
     progress = _progress(args)
+    driver = args.driver or (
+        "tandem-pump"
+        if any(p.port == args.port and p.recognised for p in detect_pumps())
+        else "dexcom-receiver"
+    )
+    if driver == "tandem-pump":
+        with TandemPump(args.port) as pump, Store(config.store_path) as store:
+            report = upload_device(
+                pump,
+                device_id=pump.device_id(),
+                description="Tandem t:slim X2",
+                fmt="tandem-pump",
+                config=config,
+                store=store,
+                local_id=args.patient,
+                progress=progress,
+            )
+        _print_upload(args, report)
+        return 0
 
     with DexcomReceiver(args.port) as receiver, Store(config.store_path) as store:
         info = receiver.device_info()
@@ -351,6 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="a bleak client backend to use instead of the host's adapter",
     )
     p.add_argument("--ble-timeout", type=float, default=5.0, help="BLE scan seconds")
+    p.add_argument(
+        "--driver",
+        choices=("dexcom-receiver", "tandem-pump"),
+        default=None,
+        help="serial driver (default: by USB ids, else dexcom-receiver)",
+    )
     common(p)
     p.add_argument("--data-dir", help="where the store and site key live")
     p.add_argument("--site", help="site name (topic segment)")

@@ -8,9 +8,10 @@ Records keep the flag; only the arrays handed to analytics carry the limit.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -18,6 +19,7 @@ from numpy.typing import NDArray
 from analytics.catalogue import metrics
 from analytics.grid import to_grid
 from analytics.risk import gri_zone_label
+from analytics.windows import STANDARD_DAYS, change, last_days, window_metrics
 from drivers._core.records import GlucoseSample, Record
 
 
@@ -74,15 +76,57 @@ def patient_metrics(series: CgmSeries) -> dict[str, float | int | str | None]:
         utc_offset_s=np.asarray([series.utc_offset_s], dtype=np.float64),
         reading_offset_s=series.offset_s,
     )
+    return _plain(metrics(grid), 0)
+
+
+def _plain(values: Mapping[str, Any], row: int) -> dict[str, float | int | str | None]:
+    """Row ``row`` of a catalogue as JSON values: 3 decimals, None when not computable,
+    the GRI zone as its letter."""
     out: dict[str, float | int | str | None] = {}
-    for name, values in metrics(grid).items():
+    for name, column in values.items():
         if name == "gri_zone":
-            out[name] = gri_zone_label(float(values[0]))
+            out[name] = gri_zone_label(float(column[row]))
             continue
-        value = values[0].item() if hasattr(values[0], "item") else values[0]
+        value = column[row].item() if hasattr(column[row], "item") else column[row]
         if isinstance(value, float) and not np.isfinite(value):
             value = None
         elif isinstance(value, float):
             value = round(value, 3)
         out[name] = value
+    return out
+
+
+def window_summaries(
+    series: CgmSeries, days: Sequence[int] = STANDARD_DAYS
+) -> dict[str, dict[str, float | int | str | None]]:
+    """The catalogue over the last 14/30/90 days before the last reading, and the last
+    14 days' change against the 14 days before them (``change_14d``)."""
+    if series.time_s.size == 0:
+        return {}
+    end = np.asarray([series.time_s.max() + 1.0])
+    pid = np.zeros(series.time_s.shape, dtype=np.int64)
+    out = {
+        f"last_{d}d": _plain(w, 0)
+        for d, w in last_days(
+            pid,
+            series.time_s,
+            series.mgdl,
+            end_s=end,
+            days=days,
+            reading_offset_s=series.offset_s,
+        ).items()
+    }
+    fortnight = 14 * 86400.0
+    now, before = (
+        window_metrics(
+            pid,
+            series.time_s,
+            series.mgdl,
+            start_s=end - fortnight * k,
+            end_s=end - fortnight * (k - 1),
+            reading_offset_s=series.offset_s,
+        )
+        for k in (1, 2)
+    )
+    out["change_14d"] = _plain(change(now, before), 0)
     return out

@@ -23,6 +23,29 @@ CONTRACT = {
     "gmi_pct",
     "wear_pct",
 }
+# issue 4: the whole catalogue, with these names
+CATALOGUE = {
+    "tir_70_140_pct",
+    "mage_mgdl",
+    "modd_mgdl",
+    "conga1_mgdl",
+    "lbgi",
+    "hbgi",
+    "adrr",
+    "gri",
+    "gri_zone",
+    "j_index",
+    "m_value",
+    "mag_mgdl_per_h",
+    "hypo_l1_events",
+    "hypo_l2_events",
+    "hyper_l1_events",
+    "hyper_l2_events",
+    "days_with_data",
+    "ea1c_pct",
+    "median_mgdl",
+    "data_sufficiency_pct",
+}
 
 
 def test_metrics_json_contract_on_a_real_file(
@@ -32,8 +55,16 @@ def test_metrics_json_contract_on_a_real_file(
     assert main(["metrics", str(path), "--json", "--tz", "Europe/London"]) == 0
     out = json.loads(capsys.readouterr().out)
     (patient,) = out["patients"]
-    assert set(patient) >= CONTRACT
+    assert set(patient) >= CONTRACT | CATALOGUE
     assert patient["n_readings"] == 299
+    assert patient["gri_zone"] in {"A", "B", "C", "D", "E"}
+    windows = patient["windows"]
+    assert set(windows) == {"last_14d", "last_30d", "last_90d", "change_14d"}
+    # the file holds about a day: every window sees all of it, the 14 days before none
+    assert windows["last_14d"]["n_readings"] == 299
+    assert windows["last_14d"]["mean_mgdl"] == patient["mean_mgdl"]
+    assert windows["last_90d"]["data_sufficiency_pct"] < windows["last_14d"]["data_sufficiency_pct"]
+    assert windows["change_14d"]["mean_mgdl"] is None  # no baseline data
     bands = ("tbr_lt54_pct", "tbr_54_69_pct", "tir_70_180_pct", "tar_181_250_pct", "tar_gt250_pct")
     assert sum(patient[k] for k in bands) == pytest.approx(100.0, abs=0.01)
 
