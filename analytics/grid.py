@@ -15,6 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 FloatArray = NDArray[np.float64]
+_BLOCK = 64  # patients gridded together (temporaries stay heap-sized)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,39 +85,63 @@ def to_grid(
     pid: NDArray[np.int64] = np.asarray(patient, dtype=np.int64)
     time_s = np.asarray(time_s, dtype=np.float64)
     glucose = np.asarray(glucose_mgdl, dtype=np.float64)
-    keep = np.isfinite(glucose) & np.isfinite(time_s)
-    pid, time_s, glucose = pid[keep], time_s[keep], glucose[keep]
     per_reading = (
         None
         if reading_offset_s is None
-        else np.asarray(reading_offset_s, dtype=np.float64)[keep].astype(np.int64)
+        else np.asarray(reading_offset_s, dtype=np.float64).astype(np.int64)
     )
+    keep = np.isfinite(glucose) & np.isfinite(time_s)
+    if not keep.all():
+        pid, time_s, glucose = pid[keep], time_s[keep], glucose[keep]
+        per_reading = None if per_reading is None else per_reading[keep]
     p_count = int(n_patients if n_patients is not None else (pid.max() + 1 if pid.size else 0))
     offsets = (
         np.zeros(p_count) if utc_offset_s is None else np.asarray(utc_offset_s, dtype=np.float64)
     )
-    start = np.full(p_count, np.inf)
-    np.minimum.at(start, pid, time_s)
-    start = np.where(np.isfinite(start), np.floor(start / slot_s) * slot_s, 0.0)
-    idx = np.rint((time_s - start[pid]) / slot_s).astype(np.int64)
+    if pid.size and np.any(pid[1:] < pid[:-1]):  # blocks need the readings by patient
+        order = np.argsort(pid, kind="stable")
+        pid, time_s, glucose = pid[order], time_s[order], glucose[order]
+        per_reading = None if per_reading is None else per_reading[order]
+    # per patient: first slot (from the earliest reading) and period length, by
+    # reductions over each patient's run of readings
+    first_of = np.searchsorted(pid, np.arange(p_count))
+    has = np.bincount(pid, minlength=p_count) > 0 if pid.size else np.zeros(p_count, bool)
+    start = np.zeros(p_count)
     last = np.full(p_count, -1, dtype=np.int64)
-    np.maximum.at(last, pid, idx)
+    if pid.size:
+        earliest = np.minimum.reduceat(time_s, first_of[has])
+        start[has] = np.floor(earliest / slot_s) * slot_s
+        latest = np.maximum.reduceat(time_s, first_of[has])
+        last[has] = np.rint((latest - start[has]) / slot_s).astype(np.int64)
     n_slots = last + 1
     width = int(n_slots.max()) if p_count and n_slots.max() > 0 else 0
-    flat = pid * width + idx
-    sums = np.bincount(flat, weights=glucose, minlength=p_count * width)
-    counts = np.bincount(flat, minlength=p_count * width)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        values = (sums / counts).reshape(p_count, width)
-    observed = (counts > 0).reshape(p_count, width)
-    n_readings = _distinct_readings(pid, time_s, counts[flat] > 1, p_count)
-    filled = _interpolate(values, observed, max_slots=max_gap_s // slot_s)
+    values = np.empty((p_count, width))
+    observed = np.empty((p_count, width), dtype=bool)
+    n_readings = np.zeros(p_count, dtype=np.int64)
+    # blocks of patients, so that every temporary is heap-sized and reused
+    bounds = np.searchsorted(pid, np.arange(0, p_count + _BLOCK, _BLOCK))
+    for b, first in enumerate(range(0, p_count, _BLOCK)):
+        stop = min(first + _BLOCK, p_count)
+        lo, hi = bounds[b], bounds[b + 1]
+        rows = stop - first
+        idx = np.rint((time_s[lo:hi] - start[pid[lo:hi]]) / slot_s).astype(np.int64)
+        flat = (pid[lo:hi] - first) * width + idx
+        sums = np.bincount(flat, weights=glucose[lo:hi], minlength=rows * width)
+        counts = np.bincount(flat, minlength=rows * width)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            np.divide(sums, counts, out=values[first:stop].reshape(-1))
+        np.greater(counts, 0, out=observed[first:stop].reshape(-1))
+        n_readings[first:stop] = _distinct_readings(
+            pid[lo:hi] - first, time_s[lo:hi], counts[flat] > 1, rows
+        )
+        values[first:stop] = _interpolate(
+            values[first:stop], observed[first:stop], max_slots=max_gap_s // slot_s
+        )
     steps = np.zeros((0, 3), np.int64)
     if per_reading is not None and pid.size:
-        offsets, steps = _offset_steps(pid, idx.astype(np.int64), per_reading, p_count)
-    return Grid(
-        filled, observed, start, n_slots, n_readings.astype(np.int64), offsets, slot_s, steps
-    )
+        idx = np.rint((time_s - start[pid]) / slot_s).astype(np.int64)
+        offsets, steps = _offset_steps(pid, idx, per_reading, p_count)
+    return Grid(values, observed, start, n_slots, n_readings, offsets, slot_s, steps)
 
 
 def sub_grid(grid: Grid, first: int, stop: int) -> Grid:
