@@ -191,21 +191,12 @@ def _segment_sd(gl: FloatArray, offs: IntArray, lengths: IntArray) -> FloatArray
     """Sample SD of the finite values of each of the side-by-side segments of ``gl``."""
     fin = np.isfinite(gl)
     x = np.where(fin, gl, 0.0)
-    ends = offs + lengths
-    n = _segment_sum(fin.astype(np.float64), offs, ends)
-    s1 = _segment_sum(x, offs, ends)
-    mean = s1 / np.maximum(n, 1)
-    s2 = _segment_sum(np.where(fin, (gl - mean.repeat(lengths)) ** 2, 0.0), offs, ends)
+    n = np.add.reduceat(fin.astype(np.float64), offs)
+    mean = np.add.reduceat(x, offs) / np.maximum(n, 1)
+    dev = np.where(fin, x - np.repeat(mean, lengths), 0.0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        var = s2 / (n - 1)
+        var = np.add.reduceat(dev * dev, offs) / (n - 1)
     out: FloatArray = np.sqrt(var)
-    return out
-
-
-def _segment_sum(x: FloatArray, begin: IntArray, end: IntArray) -> FloatArray:
-    c = np.zeros(x.size + 1)
-    np.cumsum(x, out=c[1:])
-    out: FloatArray = c[end] - c[begin]
     return out
 
 
@@ -263,15 +254,19 @@ def _segment_extrema(
     n_seg = seg.start.size
     lengths = seg.length
     total = int(lengths.sum())
-    owner = np.repeat(np.arange(n_seg), lengths)
-    offs = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    pos = np.arange(total, dtype=np.int64) - offs[owner]  # position within segment
-    gl = flat[np.repeat(seg.start - offs, lengths) + np.arange(total)]
+    offs = np.zeros(n_seg, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offs[1:])
+    pos = np.arange(total, dtype=np.int64) - np.repeat(offs, lengths)  # within segment
+    gl = np.concatenate([flat[a : a + n] for a, n in zip(seg.start, lengths, strict=True)])
     seg_sd = _segment_sd(gl, offs, lengths)  # iglu: SD < 1 mg/dL -> no MAGE
 
-    ma_s = _moving_average(gl, pos, owner, offs, short_ma)
-    ma_l = _moving_average(gl, pos, owner, offs, long_ma)
-    delta = ma_s - ma_l
+    fin = np.isfinite(gl)
+    csum = np.zeros(total + 1)
+    np.cumsum(np.where(fin, gl, 0.0), out=csum[1:])
+    ccnt = np.zeros(total + 1, dtype=np.int64)
+    np.cumsum(fin, out=ccnt[1:])
+    delta = _moving_average(csum, ccnt, offs, short_ma)
+    delta -= _moving_average(csum, ccnt, offs, long_ma)
 
     # --- crossings (see module docstring; iglu's loop, in closed form) ---
     fin_g = np.isfinite(gl)
@@ -297,6 +292,7 @@ def _segment_extrema(
     if zero_start.any():
         b1_pos = np.where(branch1, pos, np.iinfo(np.int64).max)
         first_b1 = np.minimum.reduceat(b1_pos, offs)
+        owner = np.repeat(np.arange(n_seg), lengths)
         last_sign = np.where(zero_start[owner] & (pos <= first_b1[owner]), 0.0, last_sign)
     crossing = branch1 | (elig & (sgn * last_sign < 0))
 
@@ -308,7 +304,7 @@ def _segment_extrema(
     c_type_max = delta[c_idx] > 0  # REL_MAX when the short average is above
     c_idx = np.concatenate([c_idx, offs + lengths - 1])
     c_type_max = np.concatenate([c_type_max, delta[offs + lengths - 1] > 0])
-    c_owner = owner[c_idx]
+    c_owner = np.searchsorted(offs, c_idx, side="right") - 1
     order = np.lexsort((np.concatenate([np.zeros(c_idx.size - n_seg), np.ones(n_seg)]), c_idx))
     c_idx, c_type_max, c_owner = c_idx[order], c_type_max[order], c_owner[order]
     counts = np.bincount(c_owner, minlength=n_seg)
@@ -340,20 +336,14 @@ def _segment_mage(
     return plus, minus, plus_first
 
 
-def _moving_average(
-    gl: FloatArray, pos: IntArray, owner: IntArray, offs: IntArray, w: int
-) -> FloatArray:
-    """Right-aligned NaN-ignoring mean over ``w`` slots; warm-up copies slot w-1."""
-    fin = np.isfinite(gl)
-    csum = np.zeros(gl.size + 1)
-    np.cumsum(np.where(fin, gl, 0.0), out=csum[1:])
-    ccnt = np.zeros(gl.size + 1, dtype=np.int64)
-    np.cumsum(fin, out=ccnt[1:])
-    ma = np.empty(gl.size)
+def _moving_average(csum: FloatArray, ccnt: IntArray, offs: IntArray, w: int) -> FloatArray:
+    """Right-aligned NaN-ignoring mean over ``w`` slots from the running sum and count
+    of the finite values; the first w-1 slots of each segment copy slot w-1 (iglu)."""
+    n = csum.size - 1
+    ma = np.empty(n)
     ma[: w - 1] = np.nan
     with np.errstate(invalid="ignore", divide="ignore"):
         np.divide(csum[w:] - csum[:-w], ccnt[w:] - ccnt[:-w], out=ma[w - 1 :])
-    # the first w-1 slots of each segment take the first full window's mean (iglu)
     warm = np.repeat(offs, w - 1) + np.tile(np.arange(w - 1), offs.size)
     ma[warm] = np.repeat(ma[offs + w - 1], w - 1)
     return ma
