@@ -36,18 +36,19 @@ its ``time_to`` on the clock of the segment it opens (the same instant as its
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from drivers._core.records import DeviceEvent, Record
+from drivers._core.records import DeviceEvent, Record, collector_paused, time_copier
 from drivers._core.timebase_wall import (
     AMBIGUOUS,
     NONEXISTENT,
     NOT_FOLLOWED,
-    resolve_wall_clock,
+    ZoneOffsets,
+    resolve_wall_clock_lists,
     zone_offset,
 )
 
@@ -124,13 +125,6 @@ class ClockPair:
         return _round_s(self.device_time - host)
 
 
-@dataclass(frozen=True, slots=True)
-class _Timed:
-    utc: datetime
-    annotations: tuple[str, ...]
-    anchored_by_clock: bool  # False: by time changes or by the wall-clock assumption
-
-
 def _round_s(delta: timedelta) -> int:
     """Whole seconds, halves away from zero (not banker's rounding)."""
     seconds = delta.total_seconds()
@@ -165,24 +159,12 @@ def _complete_change(rec: Record) -> tuple[datetime, datetime] | None:
     return rec.time_from, rec.time_to
 
 
-def _effective_time(rec: Record) -> datetime:
-    """The device time that places a record: ``time_to`` for a complete time change."""
-    change = _complete_change(rec)
-    return change[1] if change is not None else rec.device_time
-
-
-def _reason(rec: Record, clock_offset_s: int, timed: _Timed, has_clock: bool) -> str:
-    if _complete_change(rec) is not None:
-        return "time-change"
-    if abs(clock_offset_s) > RESET_LIMIT_S:
-        return "clock-reset"
-    if clock_offset_s == 0:
-        return "none" if has_clock else "assumed-local"
-    if NOT_FOLLOWED in timed.annotations or NONEXISTENT in timed.annotations:
-        return "dst-not-followed"
-    if abs(clock_offset_s) < DRIFT_LIMIT_S:
-        return "drift"
-    return "clock-wrong" if timed.anchored_by_clock else "time-change"
+def _change_of(rec: Record) -> tuple[datetime, datetime] | None:
+    """``(time_from, time_to)`` of a complete time change, :data:`_INCOMPLETE` for a
+    time change without both times, None for any other record."""
+    if not _is_change(rec):
+        return None
+    return _complete_change(rec) or _INCOMPLETE
 
 
 def resolve_times(
@@ -211,79 +193,141 @@ def resolve_times(
         ValueError: A ``device_time`` is timezone-aware.
     """
     zone = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
-    recs = list(records)
-    if any(_stated(rec) for rec in recs):
-        done = iter(resolve_times([r for r in recs if not _stated(r)], zone, clock=clock))
+    with collector_paused():  # a copy of every record: no garbage, no cycles
+        return _resolve(list(records), zone, clock)
+
+
+def _resolve(recs: list[R], zone: ZoneInfo, clock: ClockPair | None) -> list[R]:
+    if any(rec.time_reason == SOURCE_UTC and rec.time_utc is not None for rec in recs):
+        done = iter(_resolve([r for r in recs if not _stated(r)], zone, clock))
         return [_with_zone_offset(rec, zone) if _stated(rec) else next(done) for rec in recs]
     for rec in recs:
         if rec.device_time.tzinfo is not None:
             raise ValueError(f"device_time must be naive: {rec.dedup_key}")
-    timed = _place(recs, zone, clock)
-    latest = clock.host_utc + FUTURE_SLACK if clock is not None else None
+    changes = [_change_of(rec) for rec in recs]
+    offsets = ZoneOffsets(zone)
+    utcs, placed_notes, by_clock = _place(recs, changes, zone, clock, offsets)
+    # Instants are naive UTC until the record is built (fewer conversions per record).
+    earliest = EARLIEST_PLAUSIBLE.replace(tzinfo=None)
+    latest = None
+    if clock is not None:
+        latest = (clock.host_utc + FUTURE_SLACK).astimezone(UTC).replace(tzinfo=None)
+    has_clock = clock is not None
+    at_utc = offsets.at_utc
+    shifts: dict[int, timedelta] = {}
+    copiers: dict[type, Callable[..., Record]] = {}
     out: list[R] = []
-    for rec, placed in zip(recs, timed, strict=True):
-        offset_s = _round_s(zone_offset(placed.utc, zone))
-        local = placed.utc.replace(tzinfo=None) + timedelta(seconds=offset_s)
-        clock_offset_s = _round_s(local - rec.device_time)
-        reason = _reason(rec, clock_offset_s, placed, clock is not None)
-        notes = list(placed.annotations)
-        if reason in _REASON_CODES:
-            notes.append(_REASON_CODES[reason])
-        if _is_change(rec) and _complete_change(rec) is None:
-            notes.append(CHANGE_INCOMPLETE)
-        if placed.utc < EARLIEST_PLAUSIBLE or (latest is not None and placed.utc > latest):
-            notes.append(IMPLAUSIBLE)
-        kept = tuple(a for a in rec.annotations if a not in TIME_CODES)
-        resolved = rec.evolve(
-            time_utc=placed.utc,
-            utc_offset_s=offset_s,
-            clock_offset_s=clock_offset_s,
-            time_reason=reason,
-            annotations=kept + tuple(n for n in dict.fromkeys(notes) if n not in kept),
+    for i, rec in enumerate(recs):
+        utc = utcs[i]
+        offset_s = _whole_s(at_utc(utc))
+        shift = shifts.get(offset_s)
+        if shift is None:
+            shift = shifts[offset_s] = timedelta(seconds=offset_s)
+        clock_offset_s = _whole_s(utc + shift - rec.device_time)
+        notes = placed_notes[i]
+        change = changes[i]
+        # why the clock differs from true local time (see the Returns section)
+        if change is not None and change is not _INCOMPLETE:
+            reason = "time-change"
+        elif abs(clock_offset_s) > RESET_LIMIT_S:
+            reason = "clock-reset"
+        elif clock_offset_s == 0:
+            reason = "none" if has_clock else "assumed-local"
+        elif NOT_FOLLOWED in notes or NONEXISTENT in notes:
+            reason = "dst-not-followed"
+        elif abs(clock_offset_s) < DRIFT_LIMIT_S:
+            reason = "drift"
+        else:
+            reason = "clock-wrong" if by_clock[i] else "time-change"
+        code = _REASON_CODES.get(reason)
+        if code is not None:
+            notes = (*notes, code)
+        if change is _INCOMPLETE:
+            notes = (*notes, CHANGE_INCOMPLETE)
+        if utc < earliest or (latest is not None and utc > latest):
+            notes = (*notes, IMPLAUSIBLE)
+        kept = tuple(a for a in rec.annotations if a not in TIME_CODES) if rec.annotations else ()
+        if notes:
+            kept = kept + tuple(n for n in dict.fromkeys(notes) if n not in kept)
+        cls = type(rec)
+        copy = copiers.get(cls)
+        if copy is None:
+            copy = copiers[cls] = time_copier(cls)
+        out.append(
+            copy(rec, utc.replace(tzinfo=UTC), offset_s, clock_offset_s, reason, kept)  # type: ignore[arg-type]
         )
-        out.append(resolved)
     return out
 
 
-def _place(recs: Sequence[Record], zone: ZoneInfo, clock: ClockPair | None) -> list[_Timed]:
-    """Place every record in UTC, segment by segment, from the last one backward."""
-    if not recs:
-        return []
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_INCOMPLETE = (_NAIVE_EPOCH, _NAIVE_EPOCH)
+"""Marks a time-change event without both times in the per-record change list."""
+
+
+def _whole_s(delta: timedelta) -> int:
+    """:func:`_round_s`, with a shortcut for whole seconds (every offset and nearly
+    every clock difference)."""
+    if delta.microseconds:
+        return _round_s(delta)
+    return delta.days * 86400 + delta.seconds
+
+
+def _place(
+    recs: Sequence[Record],
+    changes: Sequence[tuple[datetime, datetime] | None],
+    zone: ZoneInfo,
+    clock: ClockPair | None,
+    offsets: ZoneOffsets,
+) -> tuple[list[datetime], list[tuple[str, ...]], list[bool]]:
+    """Place every record in UTC, segment by segment, from the last one backward.
+
+    Returns the instants (naive UTC), the annotation codes of the wall-clock resolution and
+    whether each record was anchored by the clock pair (not by time changes or by the
+    wall-clock assumption)."""
+    n = len(recs)
+    if not n:
+        return [], [], []
     deltas: dict[int, int] = {}  # index of each complete time change -> time_to - time_from
+    effective: list[datetime] = []  # the device time that places a record
     for i, rec in enumerate(recs):
-        change = _complete_change(rec)
-        if change is not None:
+        change = changes[i]
+        if change is not None and change is not _INCOMPLETE:
             deltas[i] = _round_s(change[1] - change[0])
-    changes = sorted(deltas)
-    bounds = [0, *changes, len(recs)]
-    placed: list[_Timed | None] = [None] * len(recs)
-    effective = [_effective_time(rec) for rec in recs]
+            effective.append(change[1])
+        else:
+            effective.append(rec.device_time)
+    change_at = sorted(deltas)
+    bounds = [0, *change_at, n]
+    utcs: list[datetime] = [_NAIVE_EPOCH] * n
+    notes: list[tuple[str, ...]] = [()] * n
+    by_clock = [False] * n
 
     last = range(bounds[-2], bounds[-1])
     if clock is not None:
         d_next = clock.device_minus_utc_s
-        for i in last:
-            placed[i] = _fixed(effective[i], d_next, anchored_by_clock=True)
+        utcs[last.start :] = _fixed(effective[last.start :], d_next)
+        by_clock[last.start :] = [True] * len(last)
     else:
-        opening = _complete_change(recs[last.start]) if changes else None
-        walls = resolve_wall_clock(
-            (effective[i] for i in last), zone, previous=opening[0] if opening else None
+        opening = changes[last.start] if change_at else None
+        walls, codes = resolve_wall_clock_lists(
+            effective[last.start :], zone, previous=opening[0] if opening else None, offsets=offsets
         )
-        for i, wall in zip(last, walls, strict=True):
-            placed[i] = _Timed(wall.utc, wall.annotations, anchored_by_clock=False)
+        utcs[last.start :] = walls
+        notes[last.start :] = codes
         d_next = 0
-        if changes:  # the last change's instant anchors every earlier segment
-            anchor_utc = walls[0].utc.replace(tzinfo=None)  # the change opens the segment
-            d_next = _round_s(effective[changes[-1]] - anchor_utc)
+        if change_at:  # the last change's instant anchors every earlier segment
+            anchor_utc = walls[0]  # the change opens the segment
+            d_next = _round_s(effective[change_at[-1]] - anchor_utc)
 
     for seg in reversed(range(len(bounds) - 2)):
         d_here = d_next - deltas[bounds[seg + 1]]
-        for i in range(bounds[seg], bounds[seg + 1]):
-            placed[i] = _fixed(effective[i], d_here, anchored_by_clock=False)
+        lo, hi = bounds[seg], bounds[seg + 1]
+        utcs[lo:hi] = _fixed(effective[lo:hi], d_here)
         d_next = d_here
-    return [p for p in placed if p is not None]
+    return utcs, notes, by_clock
 
 
-def _fixed(device_time: datetime, device_minus_utc_s: int, *, anchored_by_clock: bool) -> _Timed:
-    utc = (device_time - timedelta(seconds=device_minus_utc_s)).replace(tzinfo=UTC)
-    return _Timed(utc, (), anchored_by_clock)
+def _fixed(device_times: Sequence[datetime], device_minus_utc_s: int) -> list[datetime]:
+    """Naive UTC of device times on a clock ``device_minus_utc_s`` ahead of UTC."""
+    shift = timedelta(seconds=device_minus_utc_s)
+    return [t - shift for t in device_times]

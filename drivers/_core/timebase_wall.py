@@ -79,6 +79,57 @@ def repeated_interval(
     return transition + off1, transition + off0
 
 
+_HOUR = timedelta(hours=1)
+_LAST_SECOND = timedelta(seconds=3599)
+
+
+class ZoneOffsets:
+    """A zone's UTC offsets, looked up once per hour of the times asked about.
+
+    A 90-day upload asks the zone about 25 000 times that fall into some 2 000 hours;
+    zone rules only change at transitions, so an hour whose first and last second have
+    the same offsets has that offset throughout, and every time in it is answered from
+    the cache. This rests on no zone having two transitions within one hour (the
+    closest pair in the IANA database is four days apart: Africa/Freetown, 1939). An
+    hour that holds a transition is never cached: its times are computed one by one,
+    exactly as :mod:`zoneinfo` answers them.
+    """
+
+    __slots__ = ("_local", "_utc", "zone")
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        self.zone = zone
+        self._utc: dict[int, timedelta | None] = {}
+        self._local: dict[int, timedelta | None] = {}
+
+    def at_utc(self, utc: datetime) -> timedelta:
+        """:func:`zone_offset` of an instant given as a *naive* UTC time."""
+        key = utc.toordinal() * 24 + utc.hour
+        try:
+            offset = self._utc[key]
+        except KeyError:
+            start = utc.replace(minute=0, second=0, microsecond=0, tzinfo=UTC)
+            first = zone_offset(start, self.zone)
+            offset = first if zone_offset(start + _LAST_SECOND, self.zone) == first else None
+            self._utc[key] = offset
+        if offset is None:
+            return zone_offset(utc.replace(tzinfo=UTC), self.zone)
+        return offset
+
+    def unambiguous(self, local: datetime) -> timedelta | None:
+        """The offset of a naive local time that exists once, from the cache, or None
+        when its hour holds a transition (the caller then asks :func:`_offsets`)."""
+        key = local.toordinal() * 24 + local.hour
+        try:
+            return self._local[key]
+        except KeyError:
+            start = local.replace(minute=0, second=0, microsecond=0, fold=0)
+            first = _offsets(start, self.zone)
+            same = first[0] == first[1] and _offsets(start + _LAST_SECOND, self.zone) == first
+            offset = self._local[key] = first[0] if same else None
+            return offset
+
+
 def resolve_wall_clock(
     local_times: Iterable[datetime], zone: ZoneInfo, *, previous: datetime | None = None
 ) -> list[WallTime]:
@@ -94,22 +145,53 @@ def resolve_wall_clock(
     Returns:
         One :class:`WallTime` per input, same order.
     """
-    out: list[WallTime] = []
+    utcs, notes = resolve_wall_clock_lists(local_times, zone, previous=previous)
+    return [
+        WallTime(utc=utc.replace(tzinfo=UTC), annotations=codes)
+        for utc, codes in zip(utcs, notes, strict=True)
+    ]
+
+
+def resolve_wall_clock_lists(
+    local_times: Iterable[datetime],
+    zone: ZoneInfo,
+    *,
+    previous: datetime | None = None,
+    offsets: ZoneOffsets | None = None,
+) -> tuple[list[datetime], list[tuple[str, ...]]]:
+    """:func:`resolve_wall_clock` as two lists -- the instants as *naive* UTC times, and
+    the annotation codes -- without a :class:`WallTime` per record (a 90-day upload has
+    25 000); ``offsets`` is a cache to share with the caller."""
+    cache = offsets if offsets is not None and offsets.zone is zone else ZoneOffsets(zone)
+    unambiguous = cache.unambiguous
+    utcs: list[datetime] = []
+    notes_out: list[tuple[str, ...]] = []
     fixed: timedelta | None = None  # set once the clock is seen not to spring forward
     repeating: datetime | None = None  # start of the interval known to be repeating
     prev = previous
     for local in local_times:
+        plain = unambiguous(local)
+        if plain is not None:  # the common case: a time that exists once
+            if fixed is None:
+                utcs.append(local - plain)
+                notes_out.append(())
+            else:
+                utc = local - fixed
+                utcs.append(utc)
+                notes_out.append((NOT_FOLLOWED,) if cache.at_utc(utc) != fixed else ())
+            prev = local
+            continue
         off0, off1 = _offsets(local, zone)
         notes: list[str] = []
         if off0 < off1:  # skipped by spring forward
             notes.append(NONEXISTENT)
         if fixed is not None:
-            utc = (local - fixed).replace(tzinfo=UTC)
-            if zone_offset(utc, zone) != fixed:
+            utc = local - fixed
+            if zone_offset(utc.replace(tzinfo=UTC), zone) != fixed:
                 notes.append(NOT_FOLLOWED)
         elif off0 < off1:
             fixed = off0
-            utc = (local - off0).replace(tzinfo=UTC)
+            utc = local - off0
         elif off0 > off1:  # repeated by fall back
             start, end = repeated_interval(local, zone, off0, off1)
             stepped_back = (
@@ -121,10 +203,11 @@ def resolve_wall_clock(
             if stepped_back:
                 repeating = start
             fold = 1 if repeating == start else 0
-            utc = local.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+            utc = local.replace(tzinfo=zone, fold=fold).astimezone(UTC).replace(tzinfo=None)
             notes.append(AMBIGUOUS)
         else:
-            utc = local.replace(tzinfo=zone).astimezone(UTC)
-        out.append(WallTime(utc=utc, annotations=tuple(notes)))
+            utc = local.replace(tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+        utcs.append(utc)
+        notes_out.append(tuple(notes))
         prev = local
-    return out
+    return utcs, notes_out

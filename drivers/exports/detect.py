@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 
 from drivers._core.errors import UnsupportedDevice
-from drivers._core.records import Record
+from drivers._core.records import Record, collector_paused
 from drivers.transports.files import decode, read_bytes
 
 Units = Literal["mg/dL", "mmol/L"]
@@ -124,6 +124,11 @@ def read_export(
     """Read an export from ``path`` (or ``data``), detecting its format from content."""
     name = name or str(path)
     raw = data if data is not None else read_bytes(path)
+    with collector_paused():  # some 100 000 new objects, no garbage among them
+        return _read(raw, name)
+
+
+def _read(raw: bytes, name: str) -> ExportResult:
     from drivers.exports import glooko
 
     if glooko.sniff_zip(raw):

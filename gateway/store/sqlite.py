@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from drivers._core.records import Record, record_from_dict
+from drivers._core.records import Record, collector_paused, record_from_dict, record_json
 from gateway.store.schema import MIGRATIONS
 
 
@@ -153,7 +153,7 @@ class Store:
         sha = hashlib.sha256(raw).hexdigest()
         now = _now()
         added = 0
-        with self.transaction() as db:
+        with collector_paused(), self.transaction() as db:  # a row per record, no garbage
             cur = db.execute(
                 "INSERT OR IGNORE INTO raw_captures (sha256, format, size, data, received_utc)"
                 " VALUES (?, ?, ?, ?, ?)",
@@ -182,7 +182,7 @@ class Store:
                         rec.kind,
                         rec.source_index,
                         rec.time_utc.isoformat(),
-                        json.dumps(rec.to_dict(), separators=(",", ":")),
+                        record_json(rec),  # json.dumps(rec.to_dict(), separators=(",", ":"))
                         capture_id,
                     )
                 )
@@ -234,7 +234,7 @@ class Store:
             )
         new: list[Record] = []
         for rec in records:
-            key = rec.dedup_key
+            key = (rec.device_id, rec.kind, rec.source_index)  # rec.dedup_key
             if key not in seen:
                 seen.add(key)
                 new.append(rec)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from drivers._core.records import (
     Activity,
@@ -31,9 +31,9 @@ _INSULIN_MARKER = re.compile(r"^insulin:\s*([0-9]+(?:[.,][0-9]+)?)", re.IGNORECA
 _MEAL_MARKER = re.compile(r"^meal:\s*([0-9]+(?:[.,][0-9]+)?)", re.IGNORECASE)
 
 
-@dataclass(frozen=True, slots=True)
-class Timed:
-    """A row with its parsed device time and its section's device id."""
+class Timed(NamedTuple):
+    """A row with its parsed device time and its section's device id (a named tuple:
+    one per row of a long export)."""
 
     time: datetime
     row: CLRow

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from typing import Protocol
 
 from drivers._core.records import BasalSegment, DeviceEvent, Record
 
@@ -51,20 +52,35 @@ def fill_basal_durations(records: Sequence[Record]) -> list[Record]:
     return out
 
 
+class HasContent(Protocol):
+    """A row that can give its content (:meth:`.parse.CLRow.content`)."""
+
+    def content(self) -> tuple[str, ...]: ...
+
+
+Content = tuple[str, ...] | HasContent
+"""A row's content, or the row, asked for its content only when a key repeats."""
+
+
+def _content(content: Content) -> tuple[str, ...]:
+    return content if isinstance(content, tuple) else content.content()
+
+
 def unique_keys(
-    items: Sequence[tuple[int, tuple[str, ...], Record]],
+    items: Sequence[tuple[int, Content, Record]],
 ) -> tuple[list[Record], list[tuple[int, str]]]:
     """Drop repeated rows and make dedup keys unique within one file.
 
     Args:
-        items: ``(line, row content, record)`` in device order.
+        items: ``(line, row content, record)`` in device order; the content may be
+            given as the row that has it.
 
     Returns:
         The records (order kept) and ``(line, reason)`` for each dropped duplicate: a
         record whose kind and key repeat an earlier one *and* whose row content is the
         same is a duplicate row; with different content its key gets ``#2``, ``#3`` ...
     """
-    seen: dict[tuple[str, str], tuple[int, tuple[str, ...]]] = {}
+    seen: dict[tuple[str, str], tuple[int, Content]] = {}
     repeats: dict[tuple[str, str], int] = {}
     records: list[Record] = []
     skipped: list[tuple[int, str]] = []
@@ -72,7 +88,10 @@ def unique_keys(
         key = (rec.kind, rec.source_index)
         if key in seen:
             first_line, first_content = seen[key]
-            if first_content == content:
+            if not isinstance(first_content, tuple):
+                first_content = _content(first_content)
+                seen[key] = (first_line, first_content)
+            if first_content == _content(content):
                 skipped.append((line, f"duplicate of line {first_line}"))
                 continue
             repeats[key] = repeats.get(key, 1) + 1

@@ -25,12 +25,16 @@ Aggregated Auto Insulin (daily SmartGuard)      ``BasalSegment(automated)`` 24 h
 from __future__ import annotations
 
 import heapq
+from collections.abc import Callable
 from datetime import timedelta
+from operator import attrgetter, itemgetter
+from typing import Any, cast
 
 from drivers._core.records import (
     BasalSegment,
     BolusCalculation,
     DeviceEvent,
+    GlucoseSample,
     Record,
     make_device_id,
 )
@@ -38,15 +42,15 @@ from drivers._core.units import mmoll_to_mgdl
 from drivers.exports.carelink import columns as col
 from drivers.exports.carelink.bolus import BolusDraft, is_square_part
 from drivers.exports.carelink.events import State, Timed, auto_insulin, glucose_rows, row_events
-from drivers.exports.carelink.finish import fill_basal_durations, unique_keys
+from drivers.exports.carelink.finish import Content, fill_basal_durations, unique_keys
 from drivers.exports.carelink.parse import CareLinkTable, CLRow, Section
 from drivers.exports.carelink.values import (
     RowSkipped,
+    RowTimes,
     duration_s,
     glucose,
     insulin,
     number,
-    row_time,
 )
 from drivers.exports.libreview.normalize import Normalized
 from drivers.exports.libreview.values import infer_day_first
@@ -60,16 +64,120 @@ def device_order(
 ) -> list[Timed]:
     """Rows oldest first: each section reversed, sections merged by device time."""
     runs: list[list[Timed]] = []
+    times = RowTimes(day_first=day_first)
     for section in table.sections:
         run: list[Timed] = []
         device_id = _device_id(section)
+        time_of = times.reader(section.header)
         for row in reversed(section.rows):
             try:
-                run.append(Timed(row_time(row, day_first=day_first), row, device_id))
+                run.append(Timed(time_of(row), row, device_id))
             except RowSkipped as exc:
                 skipped.append((row.line, exc.reason))
         runs.append(run)
-    return list(heapq.merge(*runs, key=lambda t: t.time))
+    return _merge(runs)
+
+
+def _merge(runs: list[list[Timed]]) -> list[Timed]:
+    """``heapq.merge(*runs, key=time)``. When every run is in time order (no clock set
+    back, no DST fold) that is a stable sort of the runs one after the other -- ties
+    from an earlier run first, each run in its own order -- which ``list.sort`` does
+    in C; otherwise the merge itself decides (its order for unsorted runs is kept)."""
+    in_order = True
+    for run in runs:
+        run_times = [t.time for t in run]
+        if run_times != sorted(run_times):
+            in_order = False
+            break
+    if not in_order:
+        return list(heapq.merge(*runs, key=attrgetter("time")))
+    merged = [t for run in runs for t in run]
+    merged.sort(key=attrgetter("time"))
+    return merged
+
+
+class _SensorRows:
+    """The one record of a sensor-glucose row, without the general per-column walk.
+
+    Nine rows in ten of a CGM-wearing pump's export fill Index, Date, Time, Sensor
+    Glucose and ISIG and nothing else. For such a row :func:`_row_records` yields
+    exactly one CGM sample (or nothing without a glucose value) and changes no
+    state, so :meth:`record` builds that sample directly, with each distinct glucose
+    and ISIG cell converted once. A row with any other cell filled -- even a blank
+    one (``" "``) -- goes the general way, and so does a section whose header names a
+    column twice.
+    """
+
+    NAMES = (col.INDEX, col.DATE, col.TIME, col.SG, col.ISIG)
+
+    def __init__(self, units: str) -> None:
+        self.units = units
+        self._plans: dict[int, tuple[int, Callable[[tuple[str, ...]], tuple[str, ...]]] | None] = {}
+        self._glucose: dict[str, tuple[float, str] | str] = {}
+        self._isig: dict[str, str] = {}
+
+    def _plan(
+        self, header: tuple[str, ...]
+    ) -> tuple[int, Callable[[tuple[str, ...]], tuple[str, ...]]] | None:
+        key = id(header)
+        if key not in self._plans:
+            plan = None
+            if len(set(header)) == len(header) and all(n in header for n in self.NAMES):
+                positions = [header.index(n) for n in self.NAMES]
+                plan = (len(header), cast(Any, itemgetter(*positions)))
+            self._plans[key] = plan
+        return self._plans[key]
+
+    def cells(self, row: CLRow) -> tuple[str, ...] | None:
+        """Index, Date, Time, Sensor Glucose and ISIG of a plain sensor-glucose row
+        (see the class docstring); None for any other row."""
+        if row.section == "auto":
+            return None
+        plan = self._plan(row.header)
+        if plan is None:
+            return None
+        fields = row.fields
+        width, cells_of = plan
+        if len(fields) != width:
+            return None
+        known = cells_of(fields)
+        if width - fields.count("") != len(known) - known.count(""):
+            return None  # another cell is filled
+        return known
+
+    def records(self, t: Timed, cells: tuple[str, ...]) -> list[Record]:
+        """What :func:`_row_records` yields for a row whose :meth:`cells` are known.
+
+        Raises:
+            RowSkipped: The glucose cell is not a plausible number.
+        """
+        sg_cell, isig_cell = cells[3], cells[4]
+        got = self._glucose.get(sg_cell)
+        if got is None:
+            try:
+                value = glucose(sg_cell.strip(), units=self.units, what="sensor glucose")
+            except RowSkipped as exc:
+                got = exc.reason
+            else:
+                got = "" if value is None else (value, f"{value:g}")
+            self._glucose[sg_cell] = got
+        if isinstance(got, str):
+            if got:
+                raise RowSkipped(got)
+            return []
+        isig = self._isig.get(isig_cell)
+        if isig is None:
+            isig = self._isig[isig_cell] = isig_cell.strip().replace(",", ".")
+        value, text = got
+        return [
+            GlucoseSample(
+                device_id=t.device_id,
+                source_index=f"sg:{t.time.isoformat()}:{text}:{isig}",
+                device_time=t.time,
+                sample_type="cgm",
+                glucose_mgdl=value,
+            )
+        ]
 
 
 def _device_id(section: Section) -> str:
@@ -231,18 +339,20 @@ def normalize_modern(table: CareLinkTable) -> Normalized:
     dates = [r.get(col.DATE) + " 00:00" for s in table.sections for r in s.rows[:200]]
     day_first = infer_day_first(dates, default=False)
     st = State(table.units, day_first)
-    items: list[tuple[int, tuple[str, ...], Record | BolusDraft]] = []
+    sensor = _SensorRows(table.units)
+    items: list[tuple[int, Content, Record | BolusDraft]] = []
     for t in device_order(table, day_first=day_first, skipped=skipped):
+        row = t.row
+        cells = sensor.cells(row)
         try:
-            produced = _row_records(t, st)
+            produced = _row_records(t, st) if cells is None else sensor.records(t, cells)
         except RowSkipped as exc:
-            skipped.append((t.row.line, exc.reason))
+            skipped.append((row.line, exc.reason))
             continue
-        content = tuple(v.strip() for k, v in sorted(t.row.cells.items()) if k != col.INDEX)
-        items.extend((t.row.line, content, rec) for rec in produced)
-    built = [
-        (line, content, rec.build() if isinstance(rec, BolusDraft) else rec)
-        for line, content, rec in items
-    ]
-    records, dupes = unique_keys(built)
+        for rec in produced:  # the row stands for its content (asked for on a repeated key)
+            items.append((row.line, row, rec))
+    for i, (line, content, rec) in enumerate(items):  # drafts are complete now
+        if isinstance(rec, BolusDraft):
+            items[i] = (line, content, rec.build())
+    records, dupes = unique_keys(cast(list[tuple[int, Content, Record]], items))
     return Normalized(tuple(fill_basal_durations(records)), tuple(sorted(skipped + dupes)))

@@ -18,12 +18,14 @@ patient ids in the first lines are never looked at (PRIVACY).
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass, field
 from typing import Literal
 
 from drivers._core.errors import FileFormatError
 from drivers.exports.carelink import columns as col
-from drivers.exports.libreview.parse import read_rows, strip_bom
+from drivers.exports.libreview.parse import strip_bom
 
 Layout = Literal["modern", "guardian", "classic", "ipro2"]
 SectionKind = Literal["pump", "auto", "sensor", "table"]
@@ -31,17 +33,44 @@ SectionKind = Literal["pump", "auto", "sensor", "table"]
 MAX_PREAMBLE_LINES = 16
 
 
-@dataclass(frozen=True, slots=True)
 class CLRow:
-    """One data row: 1-based physical line, section kind, cells by canonical name."""
+    """One data row: 1-based physical line, section kind, cells by canonical name.
 
-    line: int
-    section: SectionKind
-    cells: dict[str, str]
+    The row keeps its fields and its section's header; ``cells`` (the header names
+    zipped with the fields) is built on first use, since most rows of a long export
+    are read by position only (see :mod:`.normalize`).
+    """
+
+    __slots__ = ("_cells", "fields", "header", "line", "section")
+
+    def __init__(
+        self, line: int, section: SectionKind, fields: tuple[str, ...], header: tuple[str, ...]
+    ) -> None:
+        self.line = line
+        self.section = section
+        self.fields = fields
+        self.header = header
+        self._cells: dict[str, str] | None = None
+
+    @property
+    def cells(self) -> dict[str, str]:
+        """Cells by canonical column name (a name repeated in the header: the last)."""
+        cells = self._cells
+        if cells is None:
+            cells = self._cells = dict(zip(self.header, self.fields, strict=False))
+        return cells
 
     def get(self, key: str) -> str:
         """The stripped cell, "" when absent."""
         return self.cells.get(key, "").strip()
+
+    def content(self) -> tuple[str, ...]:
+        """The stripped cells in column-name order, without the index: what two rows
+        must share to be the same row written twice."""
+        return tuple(v.strip() for k, v in sorted(self.cells.items()) if k != col.INDEX)
+
+    def __repr__(self) -> str:
+        return f"CLRow(line={self.line}, section={self.section!r})"
 
 
 @dataclass(slots=True)
@@ -103,8 +132,20 @@ def _marker(fields: tuple[str, ...]) -> Section | None:
     return Section(kind, model, serial)
 
 
-def _is_header(fields: tuple[str, ...]) -> bool:
-    return len(fields) > 3 and fields[0].strip().lstrip("\ufeff").lower() == "index"
+def _read_rows(text: str, *, delimiter: str, file: str) -> list[tuple[int, tuple[str, ...]]]:
+    """:func:`drivers.exports.libreview.parse.read_rows` as ``(line, fields)`` pairs:
+    the same reader, the same line numbers and errors, no object per row."""
+    text = strip_bom(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
+    rows: list[tuple[int, tuple[str, ...]]] = []
+    start = 1
+    try:
+        for fields in reader:
+            rows.append((start, tuple(fields)))
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise FileFormatError(f"unreadable CSV: {exc}", file=file, line=start) from exc
+    return rows
 
 
 def parse_table(text: str, *, file: str) -> CareLinkTable:
@@ -121,41 +162,41 @@ def parse_table(text: str, *, file: str) -> CareLinkTable:
     delimiter = "\t" if layout == "ipro2" else _sniff_delimiter(_first_line(text))
     if layout == "classic":
         delimiter = ","
-    rows = read_rows(text, delimiter=delimiter, file=file)
+    rows = _read_rows(text, delimiter=delimiter, file=file)
     sections: list[Section] = []
     current: Section | None = None
     units: col.Units | None = None
-    for row in rows:
-        fields = row.fields
-        if not any(f.strip() for f in fields):
+    last_row = len(rows) - 1
+    for i, (line, fields) in enumerate(rows):
+        first = fields[0].strip() if fields else ""
+        if not first and not any(f.strip() for f in fields):
             continue
-        marker = _marker(fields)
+        marker = _marker(fields) if first.startswith("-------") else None
         if marker is not None:
             current = marker
             sections.append(current)
             continue
-        if _is_header(fields):
+        if len(fields) > 3 and first.lstrip("\ufeff").lower() == "index":  # a header line
             if current is None or current.header:
                 current = Section("table" if layout in ("classic", "ipro2") else "pump", "", "")
                 sections.append(current)
             current.header = tuple(col.canonical(f) for f in fields)
-            current.header_line = row.line
+            current.header_line = line
             units = units or col.glucose_unit(fields)
             continue
         if current is None or not current.header:
-            if row.line > MAX_PREAMBLE_LINES and not sections:
+            if line > MAX_PREAMBLE_LINES and not sections:
                 break
             continue  # preamble: never read
-        if row is rows[-1] and len(fields) < len(current.header) - 1:
+        if i == last_row and len(fields) < len(current.header) - 1:
             raise FileFormatError(
                 f"truncated: last row has {len(fields)} of {len(current.header)} fields",
                 file=file,
-                line=row.line,
+                line=line,
             )
-        cells = dict(zip(current.header, fields, strict=False))
-        current.rows.append(CLRow(row.line, current.kind, cells))
+        current.rows.append(CLRow(line, current.kind, fields, current.header))
     if not any(s.header for s in sections):
-        last = rows[-1].line if rows else 1
+        last = rows[-1][0] if rows else 1
         raise FileFormatError(
             "no CareLink header line (Index, Date, ...) found", file=file, line=last
         )

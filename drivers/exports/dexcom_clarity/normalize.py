@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import lru_cache
+from operator import itemgetter
 from typing import Any
 
 from drivers._core.records import (
@@ -76,13 +78,18 @@ def _duration_s(text: str) -> int | None:
     return h * 3600 + m * 60 + s
 
 
+@lru_cache(maxsize=64)
+def _device_id(model: str, source_device: str) -> str:
+    """The device id of a row (one or two distinct per file; built once each)."""
+    return make_device_id("Dexcom", model, source_device or "unknown")
+
+
 def to_record(row: Row, units: str, model: str) -> Record | None:
     """One data row as a record; None for rows that hold no data (unknown types raise)."""
-    device_id = make_device_id("Dexcom", model, row.source_device or "unknown")
+    device_id = _device_id(model, row.source_device)
     stamp = row.timestamp.isoformat()
-    base: dict[str, Any] = {"device_id": device_id, "device_time": row.timestamp}
     kind = row.event_type
-    if kind in ("EGV", "Calibration"):
+    if kind == "EGV" or kind == "Calibration":
         mgdl, special = _glucose(row, units)
         rate = _number(row.rate, "rate of change") if row.rate else None
         if rate is not None and units == "mmol/L":
@@ -91,14 +98,16 @@ def to_record(row: Row, units: str, model: str) -> Record | None:
             if mgdl is None:
                 raise RowError("calibration without a number")
             return GlucoseSample(
-                **base,
+                device_id=device_id,
+                device_time=row.timestamp,
                 source_index=f"calibration:{row.transmitter_id}:{stamp}",
                 sample_type="calibration",
                 glucose_mgdl=mgdl,
             )
         key = f"egv:{row.transmitter_id}:{row.transmitter_time}:{stamp}"
         return GlucoseSample(
-            **base,
+            device_id=device_id,
+            device_time=row.timestamp,
             source_index=key,
             sample_type="cgm",
             glucose_mgdl=mgdl,
@@ -113,6 +122,7 @@ def to_record(row: Row, units: str, model: str) -> Record | None:
             trend_rate_mgdl_per_min=rate,
             annotations=(f"cgm/{special}-out-of-range",) if special else (),
         )
+    base: dict[str, Any] = {"device_id": device_id, "device_time": row.timestamp}
     if kind == "Insulin":
         units_u = _number(row.insulin, "insulin")
         if not 0 < units_u <= INSULIN_MAX_U:
@@ -157,19 +167,21 @@ def _anchor(row: Row) -> datetime:
 
 
 def _egv_sessions(rows: list[tuple[Row, Record]]) -> list[list[tuple[Row, Record]]]:
-    by_tx: dict[str, list[tuple[Row, Record]]] = {}
-    for item in rows:
-        by_tx.setdefault(item[0].transmitter_id, []).append(item)
+    by_tx: dict[str, list[tuple[datetime, tuple[Row, Record]]]] = {}
+    for item in rows:  # each anchor computed once
+        by_tx.setdefault(item[0].transmitter_id, []).append((_anchor(item[0]), item))
     sessions: list[list[tuple[Row, Record]]] = []
-    for items in by_tx.values():
-        items.sort(key=lambda i: _anchor(i[0]))
-        current = [items[0]]
-        for item in items[1:]:
-            gap = (_anchor(item[0]) - _anchor(current[-1][0])).total_seconds()
-            if gap > SESSION_GAP_S:
+    gap_limit = timedelta(seconds=SESSION_GAP_S)
+    for anchored in by_tx.values():
+        anchored.sort(key=itemgetter(0))
+        previous = anchored[0][0]
+        current: list[tuple[Row, Record]] = []
+        for anchor, item in anchored:
+            if anchor - previous > gap_limit:
                 sessions.append(current)
                 current = []
             current.append(item)
+            previous = anchor
         sessions.append(current)
     for session in sessions:
         session.sort(key=lambda i: int(i[0].transmitter_time))
@@ -185,11 +197,15 @@ def device_order(items: Sequence[tuple[Row, Record]]) -> list[Record]:
     which Clarity interleaves -- and sessions by their first timestamp. Rows without
     a transmitter time (calibrations, insulin, carbs ...) are merged in by timestamp.
     """
-    timed = [i for i in items if i[0].event_type == "EGV" and i[0].transmitter_time.isdigit()]
-    others = sorted(
-        (i for i in items if not (i[0].event_type == "EGV" and i[0].transmitter_time.isdigit())),
-        key=lambda i: i[0].timestamp,
-    )
+    timed: list[tuple[Row, Record]] = []
+    others: list[tuple[Row, Record]] = []
+    for item in items:
+        row = item[0]
+        if row.event_type == "EGV" and row.transmitter_time.isdigit():
+            timed.append(item)
+        else:
+            others.append(item)
+    others.sort(key=lambda i: i[0].timestamp)
     egvs = [item for session in (_egv_sessions(timed) if timed else []) for item in session]
     out: list[Record] = []
     j = 0

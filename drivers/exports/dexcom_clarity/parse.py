@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from operator import itemgetter
+from typing import NamedTuple, cast
 
 from drivers._core.errors import FileFormatError
 from drivers.exports.dexcom_clarity import columns as col
@@ -21,9 +23,11 @@ HEADER_SEARCH_LINES = 50
 METADATA_TYPES = frozenset({"FirstName", "LastName", "DateOfBirth", "Device", "Alert", "Sensor"})
 
 
-@dataclass(frozen=True, slots=True)
-class Row:
-    """One data row (it has a timestamp), with the cells the normalizer needs."""
+class Row(NamedTuple):
+    """One data row (it has a timestamp), with the cells the normalizer needs.
+
+    A named tuple rather than a frozen dataclass: a 90-day export has 26 000 rows and
+    a tuple is built in one step."""
 
     line: int
     timestamp: datetime
@@ -65,19 +69,36 @@ def parse_timestamp(text: str) -> datetime:
     return value
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """CSV records with the physical line each one starts on (1-based)."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", strict=False)
-    start = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise FileFormatError(f"broken CSV quoting: {exc}", line=start) from exc
-        yield start, cells
-        start = reader.line_num + 1
+_DATA_FIELDS = (
+    col.EVENT_SUBTYPE,
+    col.SOURCE_DEVICE_ID,
+    None,  # glucose: by position (its name carries the unit)
+    None,  # rate of change: likewise
+    col.INSULIN,
+    col.CARBS,
+    col.DURATION,
+    col.TRANSMITTER_TIME,
+    col.TRANSMITTER_ID,
+)
+"""The cells of :class:`Row` after line, timestamp and event type, in field order."""
+
+
+def _cell_getter(header: col.Columns) -> tuple[int, Callable[[list[str]], tuple[str, ...]]]:
+    """How to read a data row's cells in one step: pad the row to ``width`` cells with
+    ``""`` (a missing trailing cell reads as ``""``, as :meth:`.Columns.get` has it),
+    the last of them always padding; the getter then returns timestamp, event type and
+    the :data:`_DATA_FIELDS`, a column the header lacks read from the last cell."""
+    positions: list[int | None] = [
+        header.index.get(col.TIMESTAMP),
+        header.index.get(col.EVENT_TYPE),
+    ]
+    for name in _DATA_FIELDS:
+        positions.append(header.index.get(name) if name is not None else None)
+    positions[4] = header.glucose
+    positions[5] = header.rate
+    width = max(p for p in positions if p is not None) + 1
+    getter = itemgetter(*(-1 if p is None else p for p in positions))
+    return width, cast(Callable[[list[str]], tuple[str, ...]], getter)
 
 
 def read_rows(text: str, *, file: str) -> tuple[Header, list[Row | RowProblem]]:
@@ -86,50 +107,51 @@ def read_rows(text: str, *, file: str) -> tuple[Header, list[Row | RowProblem]]:
     device_info = ""
     source_device = ""
     rows: list[Row | RowProblem] = []
+    width = 0
+    cells_of: Callable[[list[str]], tuple[str, ...]] | None = None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=",", strict=False)
+    next_line = 1  # the physical line the next CSV record starts on
+    fromisoformat = datetime.fromisoformat
     try:
-        for line, cells in _records(text):
-            if header is None:
-                if col.is_header(cells):
-                    header = col.parse_header(cells, file=file, line=line)
-                elif line > HEADER_SEARCH_LINES:
-                    break
-                continue
-            if not any(c.strip() for c in cells):
-                continue
-            stamp = header.get(cells, col.TIMESTAMP)
-            event = header.get(cells, col.EVENT_TYPE)
-            if not stamp:
-                if event == "Device" and not device_info:
-                    device_info = header.get(cells, col.DEVICE_INFO)
-                    source_device = header.get(cells, col.SOURCE_DEVICE_ID)
-                elif event not in METADATA_TYPES:
-                    rows.append(RowProblem(line, f"row without a timestamp ({event or 'empty'})"))
-                continue
-            try:
-                timestamp = parse_timestamp(stamp)
-            except ValueError:
-                rows.append(RowProblem(line, f"Timestamp {stamp!r} is not YYYY-MM-DDThh:mm:ss"))
-                continue
-            rows.append(
-                Row(
-                    line=line,
-                    timestamp=timestamp,
-                    event_type=event,
-                    subtype=header.get(cells, col.EVENT_SUBTYPE),
-                    source_device=header.get(cells, col.SOURCE_DEVICE_ID),
-                    glucose=cells[header.glucose].strip() if header.glucose < len(cells) else "",
-                    rate=(
-                        cells[header.rate].strip()
-                        if header.rate is not None and header.rate < len(cells)
-                        else ""
-                    ),
-                    insulin=header.get(cells, col.INSULIN),
-                    carbs=header.get(cells, col.CARBS),
-                    duration=header.get(cells, col.DURATION),
-                    transmitter_time=header.get(cells, col.TRANSMITTER_TIME),
-                    transmitter_id=header.get(cells, col.TRANSMITTER_ID),
-                )
-            )
+        try:
+            for cells in reader:
+                line = next_line
+                next_line = reader.line_num + 1
+                if header is None:
+                    if col.is_header(cells):
+                        header = col.parse_header(cells, file=file, line=line)
+                        width, cells_of = _cell_getter(header)
+                    elif line > HEADER_SEARCH_LINES:
+                        break
+                    continue
+                if not (cells and cells[0].strip()) and not any(c.strip() for c in cells):
+                    continue
+                if len(cells) < width:
+                    cells += [""] * (width - len(cells))
+                cells.append("")
+                assert cells_of is not None
+                stamp, event, *data = map(str.strip, cells_of(cells))
+                if not stamp:
+                    if event == "Device" and not device_info:
+                        device_info = header.get(cells, col.DEVICE_INFO)
+                        source_device = header.get(cells, col.SOURCE_DEVICE_ID)
+                    elif event not in METADATA_TYPES:
+                        rows.append(
+                            RowProblem(line, f"row without a timestamp ({event or 'empty'})")
+                        )
+                    continue
+                try:  # parse_timestamp(), inlined
+                    if len(stamp) != 19 or stamp[10] not in "T ":
+                        raise ValueError(stamp)
+                    timestamp = fromisoformat(stamp)
+                    if timestamp.tzinfo is not None:
+                        raise ValueError(stamp)
+                except ValueError:
+                    rows.append(RowProblem(line, f"Timestamp {stamp!r} is not YYYY-MM-DDThh:mm:ss"))
+                    continue
+                rows.append(Row(line, timestamp, event, *data))
+        except csv.Error as exc:
+            raise FileFormatError(f"broken CSV quoting: {exc}", line=next_line) from exc
     except FileFormatError as exc:
         raise FileFormatError(exc.message, file=file, line=exc.context.get("line")) from exc
     if header is None:
