@@ -20,11 +20,14 @@ caller substitutes the limit before gridding (``gateway.analyze.summary``).
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from itertools import pairwise
+
 import numpy as np
 from numpy.typing import NDArray
 
 from analytics.events import event_metrics
-from analytics.grid import Grid, sub_grid
+from analytics.grid import Grid, default_workers, sub_grid
 from analytics.mage import mage
 from analytics.ranges import (
     RANGES,
@@ -48,7 +51,11 @@ reused from the heap instead of being mapped, page-faulted and freed for every s
 
 
 def metrics(
-    grid: Grid, *, period_days: float | None = None, chunk_patients: int = CHUNK_PATIENTS
+    grid: Grid,
+    *,
+    period_days: float | None = None,
+    chunk_patients: int = CHUNK_PATIENTS,
+    workers: int | None = None,
 ) -> dict[str, NDArray[np.generic]]:
     """Every metric of the catalogue, one value per patient.
 
@@ -60,6 +67,12 @@ def metrics(
         Length of the report window, for data sufficiency; default: first to last reading.
     chunk_patients : int
         Patients per block (:data:`CHUNK_PATIENTS`); the result does not depend on it.
+    workers : int, optional
+        Threads computing blocks side by side (default
+        :func:`analytics.grid.default_workers`). NumPy
+        releases the GIL inside its array loops, so blocks of patients run in parallel
+        on several cores; every patient's values are computed by the same code whatever
+        the number of threads, so the result does not depend on it either.
 
     Examples
     --------
@@ -70,17 +83,32 @@ def metrics(
     (100.0, 0.0, 0.0)
     """
     p = grid.mgdl.shape[0]
-    if p <= chunk_patients:
-        out = _metrics(grid, period_days)
-    else:
-        parts = [
-            _metrics(sub_grid(grid, a, min(a + chunk_patients, p)), period_days)
-            for a in range(0, p, chunk_patients)
+    n_threads = default_workers() if workers is None else max(1, workers)
+    blocks = [(a, min(a + chunk_patients, p)) for a in range(0, p, chunk_patients)]
+    if n_threads == 1 or len(blocks) <= 1:
+        parts = [_metrics(sub_grid(grid, a, b), period_days) for a, b in blocks] or [
+            _metrics(grid, period_days)
         ]
-        out = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
-    # MAGE blocks its whole-array steps itself and scans all patients' turning points
-    # together, so it runs once over the whole grid
-    out["mage_mgdl"] = mage(grid)
+        # MAGE blocks its whole-array steps itself and scans all patients' turning
+        # points together, so it runs once over the whole grid
+        mages = [mage(grid)]
+    else:
+        # MAGE in n_threads slices of patients (its turning-point scans are sequential
+        # NumPy steps, so one slice per thread), the other metrics block by block
+        bounds = np.linspace(0, p, n_threads + 1).astype(int)
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            mage_jobs = [
+                pool.submit(mage, sub_grid(grid, a, b))
+                for a, b in pairwise(bounds.tolist())
+                if b > a
+            ]
+            part_jobs = [
+                pool.submit(_metrics, sub_grid(grid, a, b), period_days) for a, b in blocks
+            ]
+            parts = [job.result() for job in part_jobs]
+            mages = [job.result() for job in mage_jobs]
+    out = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
+    out["mage_mgdl"] = np.concatenate(mages)
     return out
 
 

@@ -110,13 +110,25 @@ def risk_indices(grid: Grid) -> dict[str, FloatArray]:
     p, s = v.shape
     valid = np.isfinite(v) & (v > 0)
     n = valid.sum(axis=1)
+    # in place where possible: five full-size passes fewer than the plain formulas
     with np.errstate(invalid="ignore", divide="ignore"):
         ln = np.log(np.where(valid, v, 112.5))
-        f = np.where(valid, 1.509 * (ln**1.084 - 5.381), 0.0)
-        m = np.where(valid, np.abs(10.0 / np.log(10.0) * (ln - np.log(90.0))) ** 3, 0.0)
-    r = 10.0 * f**2
+        f = np.power(ln, 1.084)
+        f -= 5.381
+        f *= 1.509
+        f[~valid] = 0.0
+        m = ln - np.log(90.0)
+        m *= 10.0 / np.log(10.0)
+        np.abs(m, out=m)
+        m3 = m * m
+        m3 *= m
+        m3[~valid] = 0.0
+        m = m3
+    r = f * f
+    r *= 10.0
     low = np.where(f < 0, r, 0.0)
-    high = np.where(f > 0, r, 0.0)
+    high = r
+    high[f <= 0] = 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         out = {
             "lbgi": np.where(n > 0, low.sum(axis=1) / n, np.nan),
