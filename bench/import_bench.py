@@ -1,9 +1,11 @@
 """Import benchmark: parse + normalize + store of 90-day exports vs pandas.read_csv.
 
-Data: one synthetic CGM trace (simulators/cgm_trace, seed fixed) over 90 days, written
-by the portal-layout writers as a Dexcom Clarity CSV and a Medtronic CareLink EU CSV
-(';', decimal comma, sections; sensor glucose only until the synthetic patient with
-pump records lands). For each file we time, in one run on this machine:
+Data: one synthetic patient (``simulators.patient``, preset ``well_controlled``, seed
+fixed) over 90 days, written by the portal-layout writers as a Dexcom Clarity CSV (its
+CGM) and a Medtronic CareLink EU CSV (';', decimal comma, sections: the pump's boluses
+with calculator data, basal, prime/rewind and settings, fingersticks, and the sensor
+glucose, as a 780G export holds them). For each file we time, in one run on this
+machine:
 
 * glucogate end to end: content detection, decoding, parsing, normalizing, the time
   base, and the store transaction into a fresh SQLite file (``Store.ingest``);
@@ -29,9 +31,10 @@ import pandas as pd
 from drivers._core.timebase import resolve_times
 from drivers.exports import read_export
 from gateway.store.sqlite import Store
-from simulators.cgm_trace import cgm_trace
 from simulators.exports.carelink import write_modern
 from simulators.exports.dexcom_clarity import write_clarity
+from simulators.patient.presets import well_controlled
+from simulators.patient.scenario import Scenario
 
 TZ = "Europe/Madrid"
 DAYS = 90
@@ -63,8 +66,9 @@ def pandas_read(data: bytes, **kwargs: object) -> int:
 
 
 def main() -> None:
-    timeline = cgm_trace(days=DAYS, seed=90, tz=TZ, start=date(2026, 1, 5)).records
-    cgm = timeline
+    scenario = Scenario(well_controlled(), days=DAYS, seed=90, tz=TZ, start=date(2026, 1, 5))
+    timeline = scenario.records
+    cgm = [r for r in timeline if r.device_id == scenario.cgm_id]
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         clarity = work / "clarity.csv"
