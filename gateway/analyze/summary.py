@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from analytics.catalogue import metrics
 from analytics.grid import to_grid
+from analytics.mage import mage_classic
 from analytics.risk import gri_zone_label
 from analytics.windows import STANDARD_DAYS, change, last_days, window_metrics
 from drivers._core.records import GlucoseSample, Record
@@ -76,7 +77,11 @@ def patient_metrics(series: CgmSeries) -> dict[str, float | int | str | None]:
         utc_offset_s=np.asarray([series.utc_offset_s], dtype=np.float64),
         reading_offset_s=series.offset_s,
     )
-    return _plain(metrics(grid), 0)
+    values = metrics(grid)
+    # the classic (Service 1970 / Baghurst 2011) MAGE next to iglu's default, for
+    # comparison with older studies; per patient only (its elimination is sequential)
+    values["mage_classic_mgdl"] = mage_classic(grid)
+    return _plain(values, 0)
 
 
 def _plain(values: Mapping[str, Any], row: int) -> dict[str, float | int | str | None]:

@@ -138,3 +138,90 @@ def test_batch_equivalence(seeds: list[int]) -> None:
         float(mage(to_grid(np.zeros(t.size, int), t, g))[0]) for t, g in zip(ts, gs, strict=True)
     ]
     np.testing.assert_allclose(together, alone, equal_nan=True)
+
+
+# --- classic MAGE (Service 1970, Baghurst 2011 elimination) ---------------------------
+
+from analytics.mage import mage_classic  # noqa: E402
+
+
+def _day_trace(knots: list[tuple[float, float]], days: int = 1) -> tuple:
+    """A piecewise-linear day through (hour, mg/dL) knots on the 5-min grid, repeated."""
+    hours, values = zip(*knots, strict=True)
+    t_day = np.arange(0, 86400, 300.0)
+    g_day = np.interp(t_day / 3600.0, hours, values)
+    t = np.concatenate([t_day + 86400 * d for d in range(days)])
+    g = np.tile(g_day, days)
+    return np.zeros(t.size, dtype=int), t, g
+
+
+# 00-01 h and 20-24 h legs touch midnight and are dropped; the first complete
+# excursion is the fall 200 -> 80, so falls are counted: 120, 120, 80 (by construction)
+DAY = [(0, 150), (1, 200), (4, 80), (8, 230), (12, 110), (16, 170), (20, 90), (24, 130)]
+
+
+def test_classic_counts_the_direction_of_the_first_excursion() -> None:
+    pid, t, g = _day_trace(DAY)
+    assert np.std(g, ddof=1) < 60  # every leg of the day is at least one SD
+    value = mage_classic(to_grid(pid, t, g))[0]
+    assert value == pytest.approx((120 + 120 + 80) / 3)
+    # rising first (the mirror image): rises 120, 120, 80
+    mirrored = [(h, 300 - v) for h, v in DAY]
+    pid, t, g = _day_trace(mirrored)
+    assert mage_classic(to_grid(pid, t, g))[0] == pytest.approx((120 + 120 + 80) / 3)
+
+
+def test_classic_eliminates_the_smallest_excursion_first() -> None:
+    # 200 -> 190 -> 230 hides a 10 mg/dL wiggle inside a rise: eliminated, leaving
+    # 100 -> 230 (rise 130) and 230 -> 100 (fall 130); the counted direction is the
+    # first complete excursion, the rise 100 -> 230
+    knots = [(0, 160), (2, 100), (6, 200), (7, 190), (10, 230), (15, 100), (20, 200), (24, 150)]
+    pid, t, g = _day_trace(knots)
+    sd = np.std(g, ddof=1)
+    assert 10 < sd < 100
+    # rises left after elimination: 100 -> 230 (130) and 100 -> 200 (100)
+    assert mage_classic(to_grid(pid, t, g))[0] == pytest.approx((130 + 100) / 2)
+
+
+def test_classic_excursions_below_one_sd_do_not_count() -> None:
+    # a big swing sets the SD; the small ones (20 mg/dL) are below it and vanish
+    knots = [
+        (0, 120),
+        (2, 100),
+        (4, 120),
+        (6, 100),
+        (9, 300),
+        (13, 100),
+        (15, 120),
+        (17, 100),
+        (24, 110),
+    ]
+    pid, t, g = _day_trace(knots)
+    assert np.std(g, ddof=1) > 20
+    assert mage_classic(to_grid(pid, t, g))[0] == pytest.approx(200.0)
+
+
+def test_classic_is_per_day_and_batch_independent() -> None:
+    pid, t, g = _day_trace(DAY, days=3)
+    three = mage_classic(to_grid(pid, t, g))[0]
+    assert three == pytest.approx((120 + 120 + 80) / 3)
+    # a flat patient and an empty-day patient alongside change nothing
+    flat_t = np.arange(0, 86400, 300.0)
+    p_all = np.concatenate([pid, np.ones(flat_t.size, int), [2]])
+    t_all = np.concatenate([t, flat_t, [0.0]])
+    g_all = np.concatenate([g, np.full(flat_t.size, 120.0), [120.0]])
+    both = mage_classic(to_grid(p_all, t_all, g_all))
+    assert both[0] == pytest.approx(three)
+    assert np.isnan(both[1]) and np.isnan(both[2])
+
+
+def test_classic_and_iglu_agree_on_a_clean_wave() -> None:
+    """On a wave with no ambiguity both variants find the same excursions (100)."""
+    up = np.r_[
+        np.linspace(100, 150, 18, endpoint=False), 145.0, np.linspace(145, 200, 18, endpoint=False)
+    ]
+    g = np.tile(np.r_[up, 300.0 - up], 16)
+    t = np.arange(g.size) * 300.0
+    grid = to_grid(np.zeros(t.size, int), t, g)
+    assert mage_classic(grid)[0] == pytest.approx(100.0)
+    assert mage(grid)[0] == pytest.approx(100.0, abs=1.0)
