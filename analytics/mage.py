@@ -232,19 +232,24 @@ def _range_arg(
     return out
 
 
-def _range_key_arg(
+def _range_key_min(
     k_low: IntArray, k_high: IntArray, begin: IntArray, end: IntArray, is_max: NDArray[np.bool_]
 ) -> IntArray:
     """Like :func:`_range_arg` on precomputed keys of the values (``k_low``) and of
-    their negation (``k_high``, for ranges where the highest value is wanted)."""
-    if begin.size == 0:
-        return np.zeros(0, dtype=np.int64)
+    their negation (``k_high``, for ranges where the highest value is wanted), but
+    returning each range's smallest key (``& _POS_MASK`` is its position); an empty
+    range gives ``_BIG``, so two ranges' answers combine with ``np.minimum``."""
+    out = np.full(begin.size, _BIG, dtype=np.int64)
     lengths = end - begin
+    full = lengths > 0
+    if not full.any():
+        return out
+    begin, lengths, is_max = begin[full], lengths[full], is_max[full]
     starts = np.zeros(begin.size, dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
     gather = np.repeat(begin - starts, lengths) + np.arange(int(lengths.sum()))
     keys = np.where(np.repeat(is_max, lengths), k_high[gather], k_low[gather])
-    out: IntArray = np.minimum.reduceat(keys, starts) & _POS_MASK
+    out[full] = np.minimum.reduceat(keys, starts)
     return out
 
 
@@ -359,6 +364,23 @@ def _keys(values: FloatArray, pos: IntArray) -> IntArray:
     return np.where(fin, (q << _POS_BITS) | pos, _BIG)
 
 
+def _key_pair(values: FloatArray, pos: IntArray) -> tuple[IntArray, IntArray]:
+    """``(_keys(values, pos), _keys(-values, pos))`` from one quantization: rounding is
+    symmetric (``rint(-x) == -rint(x)``), so the negated keys are ``-(q << bits) | pos``."""
+    fin = np.isfinite(values)
+    scaled = values * _Q_SCALE
+    scaled[~fin] = 0.0
+    np.rint(scaled, out=scaled)
+    q = scaled.astype(np.int64)
+    q <<= _POS_BITS
+    k_low = q | pos
+    np.negative(q, out=q)
+    q |= pos
+    k_low[~fin] = _BIG
+    q[~fin] = _BIG
+    return k_low, q
+
+
 def _turning_points(
     gl: FloatArray,
     pos: IntArray,
@@ -392,17 +414,29 @@ def _turning_points(
     first = e_k == 0
     seg_base = (c_idx[c_off] - pos[c_idx[c_off]])[e_seg]  # flat index of slot 0
     left = c_idx[here]
-    k_low = _keys(gl, pos)  # keys for the whole block once; ranges gather them
-    k_high = _keys(-gl, pos)
-    at = seg_base + _range_key_arg(k_low, k_high, left, right + 1, is_max)
+    k_low, k_high = _key_pair(gl, pos)  # keys for the whole block once; ranges gather them
+    key = _range_key_min(k_low, k_high, left, right + 1, is_max)
+    at = seg_base + (key & _POS_MASK)
     while True:
-        moved = ~first & (left != np.roll(at, 1))
+        # a left boundary only ever moves left (each turning point is the extreme of a
+        # range that only grows leftwards, first occurrence on ties), so a range's new
+        # answer is its old one against the extreme of the part just added
+        new_left = np.roll(at, 1)
+        moved = ~first & (new_left != left)
         if not moved.any():
             break
-        left = np.where(moved, np.roll(at, 1), left)
-        at[moved] = seg_base[moved] + _range_key_arg(
-            k_low, k_high, left[moved], right[moved] + 1, is_max[moved]
-        )
+        idx = np.flatnonzero(moved)
+        grown = new_left[idx] < left[idx]
+        add = _range_key_min(k_low, k_high, new_left[idx], left[idx], is_max[idx])
+        if not grown.all():  # never seen; recompute such ranges whole to stay exact
+            shrunk = idx[~grown]
+            add[~grown] = _range_key_min(
+                k_low, k_high, new_left[shrunk], right[shrunk] + 1, is_max[shrunk]
+            )
+            key[shrunk] = _BIG
+        key[idx] = np.minimum(key[idx], add)
+        left[idx] = new_left[idx]
+        at[idx] = seg_base[idx] + (key[idx] & _POS_MASK)
     found = at
     return gl[found], n_ext, e_off
 
