@@ -93,6 +93,49 @@ def adrr(grid: Grid) -> FloatArray:
     return risk_indices(grid)["adrr"]
 
 
+_TABLE_MAX = 1000
+"""Whole mg/dL values up to this take f(G) and the M-value term from a table."""
+
+
+def _f_and_m_exact(g: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """f(G) (:func:`bg_risk_function`) and the M-value term |10 log10(G/90)|^3 of
+    glucose values G > 0, from one logarithm, computed in place."""
+    ln = np.log(g)
+    f = np.power(ln, 1.084)
+    f -= 5.381
+    f *= 1.509
+    m = ln
+    m -= np.log(90.0)
+    m *= 10.0 / np.log(10.0)
+    np.abs(m, out=m)
+    m3 = m * m
+    m3 *= m
+    return f, m3
+
+
+_F_TABLE, _M_TABLE = _f_and_m_exact(np.arange(1.0, _TABLE_MAX + 1.0))
+
+
+def _f_and_m(v: FloatArray, valid: NDArray[np.bool_]) -> tuple[FloatArray, FloatArray]:
+    """f(G) and the M-value term for every slot of ``v``, 0 where not ``valid``.
+
+    CGM readings are whole mg/dL, so most slots (all but averaged or interpolated ones)
+    hold an integer: those are looked up in tables computed by the same formula (the
+    same values, without a logarithm and a power per slot); the rest are computed."""
+    whole = np.rint(v)
+    lookup = valid & (whole == v) & (whole <= _TABLE_MAX)
+    at = np.where(lookup, whole, 1.0).astype(np.intp)
+    at -= 1
+    f = _F_TABLE.take(at)
+    m = _M_TABLE.take(at)
+    rest = valid & ~lookup
+    if rest.any():
+        f[rest], m[rest] = _f_and_m_exact(v[rest])
+    f[~valid] = 0.0
+    m[~valid] = 0.0
+    return f, m
+
+
 def risk_indices(grid: Grid) -> dict[str, FloatArray]:
     """LBGI, HBGI, ADRR and the M-value in one pass over the grid (one logarithm).
 
@@ -110,20 +153,7 @@ def risk_indices(grid: Grid) -> dict[str, FloatArray]:
     p, s = v.shape
     valid = np.isfinite(v) & (v > 0)
     n = valid.sum(axis=1)
-    # in place where possible: five full-size passes fewer than the plain formulas
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ln = np.log(np.where(valid, v, 112.5))
-        f = np.power(ln, 1.084)
-        f -= 5.381
-        f *= 1.509
-        f[~valid] = 0.0
-        m = ln - np.log(90.0)
-        m *= 10.0 / np.log(10.0)
-        np.abs(m, out=m)
-        m3 = m * m
-        m3 *= m
-        m3[~valid] = 0.0
-        m = m3
+    f, m = _f_and_m(v, valid)
     r = f * f
     r *= 10.0
     low = np.where(f < 0, r, 0.0)

@@ -115,3 +115,21 @@ def test_patient_without_data_gets_nan_not_an_error() -> None:
     m = metrics(g)
     assert np.isnan(m["mean_mgdl"][0]) and np.isnan(m["tir_70_180_pct"][2])
     assert float(m["mean_mgdl"][1]) == 105.0
+
+
+def test_risk_tables_equal_the_formula_for_every_whole_value() -> None:
+    """risk_indices looks whole mg/dL values up in tables; they must equal Kovatchev's
+    f(G) (bg_risk_function) and the M-value term at every whole value, and a value a
+    hair off a whole number (computed, not looked up) must land next to it."""
+    from analytics.risk import _f_and_m, bg_risk_function
+
+    g = np.arange(1.0, 1001.0)
+    f, m = _f_and_m(g, np.ones(g.size, dtype=bool))
+    np.testing.assert_allclose(f, bg_risk_function(g), rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(m, np.abs(10 * np.log10(g / 90.0)) ** 3, rtol=1e-12, atol=1e-12)
+    f_off, m_off = _f_and_m(g + 1e-7, np.ones(g.size, dtype=bool))
+    np.testing.assert_allclose(f_off, f, atol=1e-6)
+    np.testing.assert_allclose(m_off, m, rtol=1e-5, atol=1e-6)
+    invalid = _f_and_m(np.array([np.nan, 120.0]), np.array([False, True]))[0]
+    assert invalid[0] == 0.0
+    assert invalid[1] == pytest.approx(float(bg_risk_function(np.array([120.0]))[0]))
