@@ -5,6 +5,9 @@ records, so the synthetic patient can feed it; it keeps the ``GlucoseSample``s w
 ``sample_type="cgm"`` and places each at its minute offset from the session start
 (from ``time_utc`` when set, else from ``device_time`` as local wall time). High/Low
 specials are sent as SFLOAT +INF/-INF with annunciation bits 23/22, as sensors do.
+When the session start's zone is known and a sample has ``time_utc``, the offset is the
+UTC difference, so a DST change inside a session does not shift the offsets (the sensor
+counts minutes, it does not read a wall clock).
 """
 
 from __future__ import annotations
@@ -60,6 +63,8 @@ class VirtualCgm(VirtualPeripheral):
         e2e_crc: Claim E2E-CRC in CGM Feature and append CRCs.
         faults: Faults to inject.
         serial: Device Information serial number.
+        manufacturer: Device Information manufacturer name.
+        model: Device Information model number.
     """
 
     def __init__(
@@ -74,6 +79,8 @@ class VirtualCgm(VirtualPeripheral):
         faults: Faults | None = None,
         serial: str = "CGM0001",
         name: str = "Sim CGM",
+        manufacturer: str = "glucogate-sim",
+        model: str = "CGMS-1",
     ) -> None:
         super().__init__(
             address, name, (uuids.CGM_SERVICE,), faults or Faults(), frozenset({uuids.RACP})
@@ -91,10 +98,14 @@ class VirtualCgm(VirtualPeripheral):
         if self.measurements:
             self.status_offset_min = self.measurements[-1].time_offset_min
         self.racp = RacpServer(self, uuids.RACP, racp.SIG, self.stored)
-        self._build(serial)
+        self._build(serial, manufacturer, model)
 
     def offset_of(self, sample: GlucoseSample) -> int:
-        """Minutes from the session start to a sample (local wall time)."""
+        """Minutes from the session start to a sample (UTC difference when both are
+        placed in UTC, else local wall time)."""
+        start_utc = self.start.to_utc(self.start.local) if self.start.local else None
+        if start_utc is not None and sample.time_utc is not None:
+            return int((sample.time_utc - start_utc).total_seconds() // 60)
         local = sample.device_time
         if sample.time_utc is not None and sample.utc_offset_s is not None:
             local = (sample.time_utc + timedelta(seconds=sample.utc_offset_s)).replace(tzinfo=None)
@@ -116,7 +127,7 @@ class VirtualCgm(VirtualPeripheral):
         self.status_offset_min = max(self.status_offset_min, m.time_offset_min)
         self.notify(uuids.CGM_MEASUREMENT, encode_measurement(m, e2e=self.feature.e2e_crc))
 
-    def _build(self, serial: str) -> None:
+    def _build(self, serial: str, manufacturer: str, model: str) -> None:
         svc, e2e = uuids.CGM_SERVICE, self.feature.e2e_crc
         self.add(Characteristic(svc, uuids.CGM_MEASUREMENT, ("notify",)))
         self.add(
@@ -153,8 +164,8 @@ class VirtualCgm(VirtualPeripheral):
         )
         self.add(Characteristic(svc, uuids.CGM_SOCP, ("write", "indicate"), on_write=self._refuse))
         dis = uuids.DEVICE_INFORMATION_SERVICE
-        self.add_static(dis, uuids.MANUFACTURER_NAME, b"glucogate-sim")
-        self.add_static(dis, uuids.MODEL_NUMBER, b"CGMS-1")
+        self.add_static(dis, uuids.MANUFACTURER_NAME, manufacturer.encode())
+        self.add_static(dis, uuids.MODEL_NUMBER, model.encode())
         self.add_static(dis, uuids.SERIAL_NUMBER, serial.encode())
 
     async def _refuse(self, data: bytes) -> None:

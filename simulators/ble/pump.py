@@ -3,17 +3,21 @@
 Writes an IDD history from ``Bolus``, ``BasalSegment`` and ``DeviceEvent`` records (each
 needs ``time_utc``): a Reference Time event first and then every 12 hours (relative
 offsets are uint16 seconds, so at most ~18 h apart), bolus programmed/delivered pairs
-(delivered two minutes later), basal rate changes, TBR started/ended, priming
-started/done, therapy state changes, reservoir remaining after each bolus and on refill,
-and a Total Daily Insulin event per UTC day. Exposes the IDD Command Control Point and
-Status Reader CP like a real pump so that a test can prove nothing is written there:
-every write outside the IDD RACP lands in :attr:`violations`.
+(delivered two minutes later), basal rate changes, TBR started/ended (relative when the
+segment has a ``percent``, else absolute), priming started/done (a ``site-change`` is the
+cannula fill: a priming of its ``prime_u``), therapy state changes, reservoir remaining
+after each bolus and on refill, and a Total Daily Insulin event per UTC day (bolus, and
+scheduled plus temp basal). With a ``zone``, each Reference Time carries that zone's
+offsets and a new one is written when they change (DST), as a pump does on a time
+change. Exposes the IDD Command Control Point and Status Reader CP like a real pump
+so that a test can prove nothing is written there: every write outside the IDD RACP
+lands in :attr:`violations`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from drivers._core.records import BasalSegment, Bolus, DeviceEvent, Record
 from drivers.ble import racp, uuids
@@ -71,15 +75,17 @@ def history_from_records(
             daily.setdefault(t.date(), [0.0, 0.0])[1] += rate * (r.duration_s or 0) / 3600
         elif isinstance(r, BasalSegment) and r.basal_type == "temp":
             minutes = (r.duration_s or 0) // 60
-            out.append((t, d.TBR_STARTED, u8(0) + u8(0x33) + _sf(r.rate_u_per_h) + u16(minutes)))
+            kind, value = (0x33, r.rate_u_per_h) if r.percent is None else (0x3C, r.percent)
+            out.append((t, d.TBR_STARTED, u8(0) + u8(kind) + _sf(value) + u16(minutes)))
             out.append(
                 (
                     t + timedelta(minutes=minutes),
                     d.TBR_ENDED,
-                    u8(0) + u8(0x33) + u16(minutes) + u8(0x33),
+                    u8(0) + u8(kind) + u16(minutes) + u8(0x33),
                 )
             )
-        elif isinstance(r, DeviceEvent) and r.event_type == "prime":
+            daily.setdefault(t.date(), [0.0, 0.0])[1] += r.rate_u_per_h * minutes / 60
+        elif isinstance(r, DeviceEvent) and r.event_type in ("prime", "site-change"):
             out.append((t, d.PRIMING_STARTED, _sf(r.prime_u or 0.0)))
             out.append((t, d.PRIMING_DONE, u8(0) + _sf(r.prime_u or 0.0) + u8(0x3C)))
         elif isinstance(r, DeviceEvent) and r.event_type in ("suspend", "resume"):
@@ -105,10 +111,12 @@ class VirtualPump(VirtualPeripheral):
     Args:
         address: Bluetooth address.
         records: Any records with ``time_utc``; pump records become history events.
-        tz_minutes: Time zone written into Reference Time events.
+        tz_minutes: Time zone written into Reference Time events (without ``zone``).
+        zone: The pump's time zone: Reference Times follow its standard and DST offsets.
         e2e: Claim E2E protection (counter + CRC on status values, CRC on history).
         first_record: Record number of the oldest history record.
         faults: Faults to inject.
+        serial, manufacturer, model: Device Information strings.
     """
 
     def __init__(
@@ -117,11 +125,14 @@ class VirtualPump(VirtualPeripheral):
         records: Iterable[Record],
         *,
         tz_minutes: int = 0,
+        zone: tzinfo | None = None,
         e2e: bool = True,
         first_record: int = 1000,
         faults: Faults | None = None,
         serial: str = "PMP0001",
         name: str = "Sim Pump",
+        manufacturer: str = "glucogate-sim",
+        model: str = "IDS-1",
     ) -> None:
         super().__init__(
             address,
@@ -132,21 +143,33 @@ class VirtualPump(VirtualPeripheral):
         )
         self.e2e = e2e
         self.tz_minutes = tz_minutes
+        self.zone = zone
         self.events: list[tuple[int, bytes]] = []
         self._number = first_record
         self._ref: datetime | None = None
+        self._ref_zone: tuple[int, int] | None = None
         self.append_history(history_from_records(records))
         self.racp = RacpServer(self, uuids.IDD_RACP, racp.IDD, self.stored, filter_type=0x0F)
-        self._build(serial)
+        self._build(serial, manufacturer, model)
 
     def append_history(self, events: list[tuple[datetime, int, bytes]]) -> None:
         """Add events (time order), inserting Reference Time events as a pump does."""
         for t, kind, data in events:
-            if self._ref is None or t - self._ref >= REFERENCE_EVERY:
-                self._ref = t.replace(second=0, microsecond=0)
-                ref = ZonedLocalTime(self._ref.replace(tzinfo=None), self.tz_minutes, 0)
+            zone = self._zone_at(t)
+            if self._ref is None or t - self._ref >= REFERENCE_EVERY or zone != self._ref_zone:
+                self._ref, self._ref_zone = t.replace(second=0, microsecond=0), zone
+                ref = ZonedLocalTime(self._ref.replace(tzinfo=None), *zone)
                 self._add(d.REFERENCE_TIME, 0, d.reference_time_data(0x3C, ref))
             self._add(kind, int((t - self._ref).total_seconds()), data)
+
+    def _zone_at(self, t: datetime) -> tuple[int, int]:
+        """(standard offset, DST offset) in minutes at UTC instant ``t``."""
+        if self.zone is None:
+            return self.tz_minutes, 0
+        local = t.astimezone(self.zone)
+        total = local.utcoffset() or timedelta()
+        dst = local.dst() or timedelta()
+        return int((total - dst).total_seconds()) // 60, int(dst.total_seconds()) // 60
 
     def _add(self, kind: int, offset_s: int, data: bytes) -> None:
         self.events.append(
@@ -158,7 +181,7 @@ class VirtualPump(VirtualPeripheral):
         """History records keyed by record number."""
         return [(number, [(uuids.IDD_HISTORY_DATA, value)]) for number, value in self.events]
 
-    def _build(self, serial: str) -> None:
+    def _build(self, serial: str, manufacturer: str, model: str) -> None:
         svc, e2e = uuids.INSULIN_DELIVERY_SERVICE, self.e2e
         features = messages.IddFeatures(0x0426 | (1 if e2e else 0), messages.concentration(100))
         status = messages.IddStatus("run", "ready", 180.0, True)
@@ -195,8 +218,8 @@ class VirtualPump(VirtualPeripheral):
         )
         self.add(Characteristic(svc, uuids.IDD_HISTORY_DATA, ("notify",)))
         dis = uuids.DEVICE_INFORMATION_SERVICE
-        self.add_static(dis, uuids.MANUFACTURER_NAME, b"glucogate-sim")
-        self.add_static(dis, uuids.MODEL_NUMBER, b"IDS-1")
+        self.add_static(dis, uuids.MANUFACTURER_NAME, manufacturer.encode())
+        self.add_static(dis, uuids.MODEL_NUMBER, model.encode())
         self.add_static(dis, uuids.SERIAL_NUMBER, serial.encode())
 
     async def _ignore(self, data: bytes) -> None:
