@@ -21,14 +21,13 @@ caller substitutes the limit before gridding (``gateway.analyze.summary``).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from itertools import pairwise
 
 import numpy as np
 from numpy.typing import NDArray
 
 from analytics.events import event_metrics
 from analytics.grid import Grid, default_workers, sub_grid
-from analytics.mage import mage
+from analytics.mage import mage, mage_block, mage_finish
 from analytics.ranges import (
     RANGES,
     days_with_data,
@@ -93,20 +92,16 @@ def metrics(
         # points together, so it runs once over the whole grid
         mages = [mage(grid)]
     else:
-        # MAGE in n_threads slices of patients (its turning-point scans are sequential
-        # NumPy steps, so one slice per thread), the other metrics block by block
-        bounds = np.linspace(0, p, n_threads + 1).astype(int)
+        # MAGE's turning points block by block alongside the other metrics' blocks (all
+        # whole-array NumPy work, GIL released), then its excursion scans once
         with ThreadPoolExecutor(max_workers=n_threads) as pool:
-            mage_jobs = [
-                pool.submit(mage, sub_grid(grid, a, b))
-                for a, b in pairwise(bounds.tolist())
-                if b > a
-            ]
+            mage_jobs = [pool.submit(mage_block, grid, a, b) for a, b in blocks]
             part_jobs = [
                 pool.submit(_metrics, sub_grid(grid, a, b), period_days) for a, b in blocks
             ]
+            mage_parts = [job.result() for job in mage_jobs]
             parts = [job.result() for job in part_jobs]
-            mages = [job.result() for job in mage_jobs]
+        mages = [mage_finish(mage_parts, p, slot_s=grid.slot_s)]
     out = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     out["mage_mgdl"] = np.concatenate(mages)
     return out

@@ -100,27 +100,65 @@ def mage(
         raise ValueError("MAGE windows are defined on the 5-min grid (slot_s = 300)")
     if short_ma >= long_ma:
         short_ma, long_ma = long_ma, short_ma
-    v = grid.mgdl
-    p, s = v.shape
-    out = np.full(p, np.nan)
-    if s == 0:
-        return out
+    p = grid.mgdl.shape[0]
     # per block of patients: segments, moving averages, crossings, turning points (big
     # arrays, kept heap-sized); then the excursion scans once for all segments (small
     # arrays, one NumPy step per turning point)
-    parts = []
-    for first in range(0, p, _CHUNK):
-        block = v[first : first + _CHUNK]
-        seg = _segments(block, max_gap_slots=max_gap_s // grid.slot_s, min_len=max(7, long_ma))
-        if seg.start.size == 0:
-            continue
-        minmax, n_ext, seg_sd = _segment_extrema(block.reshape(-1), seg, short_ma, long_ma)
-        parts.append((minmax, n_ext, seg_sd, seg.length, seg.patient + first))
-    if not parts:
+    parts = [
+        mage_block(
+            grid,
+            first,
+            min(first + _CHUNK, p),
+            short_ma=short_ma,
+            long_ma=long_ma,
+            max_gap_s=max_gap_s,
+        )
+        for first in range(0, p, _CHUNK)
+    ]
+    return mage_finish(parts, p, slot_s=grid.slot_s, direction=direction)
+
+
+_Part = tuple[FloatArray, IntArray, FloatArray, IntArray, IntArray]
+
+
+def mage_block(
+    grid: Grid,
+    first: int,
+    stop: int,
+    *,
+    short_ma: int = 5,
+    long_ma: int = 32,
+    max_gap_s: int = 10800,
+) -> _Part | None:
+    """Steps 1-3 of :func:`mage` for patients ``first`` .. ``stop - 1``: the turning
+    points of their segments (whole-array NumPy work; blocks are independent, so the
+    catalogue runs them in threads). :func:`mage_finish` does the rest."""
+    if grid.slot_s != 300:
+        raise ValueError("MAGE windows are defined on the 5-min grid (slot_s = 300)")
+    if short_ma >= long_ma:
+        short_ma, long_ma = long_ma, short_ma
+    block = grid.mgdl[first:stop]
+    if block.shape[1] == 0:
+        return None
+    seg = _segments(block, max_gap_slots=max_gap_s // grid.slot_s, min_len=max(7, long_ma))
+    if seg.start.size == 0:
+        return None
+    minmax, n_ext, seg_sd = _segment_extrema(block.reshape(-1), seg, short_ma, long_ma)
+    return minmax, n_ext, seg_sd, seg.length, seg.patient + first
+
+
+def mage_finish(
+    parts: list[_Part | None], p: int, *, slot_s: int = 300, direction: Direction = "avg"
+) -> FloatArray:
+    """Steps 4-5 of :func:`mage` over the blocks of :func:`mage_block` (in patient
+    order): the excursion scans, once for all segments, and the per-patient means."""
+    out = np.full(p, np.nan)
+    kept = [part for part in parts if part is not None]
+    if not kept:
         return out
-    minmax, n_ext, seg_sd, length, patient = (np.concatenate(x) for x in zip(*parts, strict=True))
+    minmax, n_ext, seg_sd, length, patient = (np.concatenate(x) for x in zip(*kept, strict=True))
     plus, minus, plus_first = _segment_mage(minmax, n_ext, seg_sd)
-    hours = (length - 1) * grid.slot_s / 3600.0
+    hours = (length - 1) * slot_s / 3600.0
     if direction == "avg":
         values = np.concatenate([plus, minus])
         weights = np.concatenate([hours, hours])
