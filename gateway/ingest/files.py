@@ -111,10 +111,10 @@ def import_file(
     )
     publish_pending(config, store, report)
     if config.influx is not None:
-        from gateway.timeseries.influx import TimeSeriesError, write_glucose
+        from gateway.timeseries.influx import TimeSeriesError, write_series
 
         try:
-            report.timeseries_points = write_glucose(
+            report.timeseries_points = write_series(
                 config.influx, records, site=config.site, pseudonym=patient.pseudonym
             )
         except TimeSeriesError as exc:
