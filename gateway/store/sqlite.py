@@ -278,12 +278,13 @@ class Store:
         return None if row is None else str(row[0])
 
     # -- outbox -------------------------------------------------------------------
-    def unsent(self, limit: int = 1000) -> list[OutboxMessage]:
-        """The oldest unsent messages, in the order they were queued."""
+    def unsent(self, limit: int = 1000, *, after: int = 0) -> list[OutboxMessage]:
+        """The oldest unsent messages queued after sequence number ``after``, in the
+        order they were queued."""
         rows = self.db.execute(
             "SELECT seq, topic, payload, qos, retain FROM outbox WHERE sent_utc IS NULL"
-            " ORDER BY seq LIMIT ?",
-            (limit,),
+            " AND seq > ? ORDER BY seq LIMIT ?",
+            (after, limit),
         ).fetchall()
         return [OutboxMessage(int(s), str(t), str(p), int(q), bool(r)) for s, t, p, q, r in rows]
 

@@ -66,3 +66,57 @@ def test_status_is_retained_and_last_will_says_offline(tmp_path: Path) -> None:
             assert json.loads(got[-1].payload)["state"] == "offline"
     finally:
         broker.stop()
+
+
+def test_broker_lost_mid_drain_leaves_an_unsent_tail_only(tmp_path: Path) -> None:
+    """Chunks are marked sent only when fully acknowledged, in queue order: whatever
+    point the broker dies at, the sent messages are a prefix of the queue and the rest
+    stays queued for the next drain (which then sends all of it)."""
+    import threading
+    import time
+
+    broker = Mosquitto(tmp_path / "broker").start()
+    errors: list[BaseException] = []
+    with Store(tmp_path / "g.sqlite") as store:
+        store.enqueue(
+            [(f"glucogate/v1/site-a/p-x/records/{i}", "x" * 2000, 1, False) for i in range(20000)]
+        )
+
+        def drain() -> None:  # its own connection to the same store, as a service would
+            try:
+                with (
+                    Store(tmp_path / "g.sqlite") as own,
+                    Publisher(
+                        BrokerConfig("127.0.0.1", broker.port, timeout_s=2),
+                        site="site-a",
+                        gateway_id="gw-cut",
+                    ) as pub,
+                ):
+                    pub.drain(own)
+            except PublishError as exc:
+                errors.append(exc)
+
+        worker = threading.Thread(target=drain)
+        worker.start()
+        deadline = time.monotonic() + 20
+        while store.outbox_pending() == 20000 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        broker.stop()
+        worker.join(timeout=30)
+        assert not worker.is_alive()
+        rows = store.db.execute(
+            "SELECT seq, sent_utc IS NOT NULL FROM outbox ORDER BY seq"
+        ).fetchall()
+        flags = [bool(sent) for _, sent in rows]
+        n_sent = sum(flags)
+        assert 0 < n_sent < 20000 and errors, "the broker died mid-drain"
+        assert flags == [True] * n_sent + [False] * (20000 - n_sent)
+        broker.start()
+        try:
+            with Publisher(
+                BrokerConfig("127.0.0.1", broker.port), site="site-a", gateway_id="gw-cut"
+            ) as pub:
+                assert pub.drain(store) == 20000 - n_sent
+            assert store.outbox_pending() == 0
+        finally:
+            broker.stop()
