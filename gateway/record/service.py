@@ -60,6 +60,7 @@ class Intake:
             self.store.add_records(site, doc["patient"], doc["gateway"], doc["records"])
         else:
             self.store.set_summary(site, doc["patient"], doc)
+            self.store.evaluate_findings(site, doc["patient"], doc)
         self.accepted += 1
 
     def _valid(self, topic: str, schema: str, doc: Any) -> bool:

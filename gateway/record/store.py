@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from gateway.record.findings import FindingsStore, evaluate
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS patients (
     site TEXT NOT NULL, pseudonym TEXT NOT NULL, first_seen_utc TEXT NOT NULL,
@@ -72,6 +74,7 @@ class CareRecordStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.executescript(SCHEMA)
         self.lock = threading.RLock()
+        self.findings = FindingsStore(self.db)  # same connection: hold self.lock to use it
 
     @_locked
     def close(self) -> None:
@@ -130,6 +133,14 @@ class CareRecordStore:
             "INSERT OR REPLACE INTO summaries VALUES (?, ?, ?, ?)",
             (site, patient, json.dumps(doc), self._now()),
         )
+
+    @_locked
+    def evaluate_findings(self, site: str, patient: str, doc: dict[str, Any]) -> int:
+        """Run the finding rules on a patient's new summary (its window's end is the
+        last data seen); returns how many findings were opened."""
+        last = datetime.fromisoformat(doc["window"]["end_utc"])
+        found = evaluate(metrics=doc.get("metrics", {}), last_data=last, now=datetime.now(UTC))
+        return self.findings.record(site, patient, found, datetime.now(UTC))
 
     @_locked
     def set_gateway(self, site: str, gateway: str, state: str) -> None:
