@@ -4,8 +4,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
-# Debian packages the integration tests run for real (broker and InfluxDB-API server).
-SYSTEM_PACKAGES := mosquitto victoria-metrics chromium
+# Debian packages the integration tests run for real (broker and InfluxDB-API server;
+# openssl makes the TLS test certificates).
+SYSTEM_PACKAGES := mosquitto victoria-metrics chromium openssl
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck system-deps install install-test bench clean
@@ -45,6 +46,7 @@ system-deps:
 	command -v mosquitto >/dev/null || [ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian's packages"; \
 	  $(SUDO) apt-get update -qq && \
