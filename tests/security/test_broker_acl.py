@@ -141,7 +141,7 @@ class Client:
     def __init__(
         self, port: int, user: str | None, password: str | None, ca: Path | None = None
     ) -> None:
-        self.inbox: queue.Queue[tuple[str, bytes]] = queue.Queue()
+        self.inbox: queue.Queue[tuple[str, bytes | bytearray]] = queue.Queue()
         self.connack: queue.Queue[int] = queue.Queue()
         self.c = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
         if user is not None:
