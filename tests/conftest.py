@@ -65,6 +65,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help="address of a real BLE device for tests marked 'hardware'",
     )
+    parser.addoption(
+        "--long",
+        action="store_true",
+        default=False,
+        help="run the long variants of tests/reliability (many more crash points)",
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
