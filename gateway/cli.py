@@ -1,7 +1,9 @@
 """The ``glucogate`` command line.
 
 Commands that exist today: ``import`` (a vendor export into the store, published),
-``metrics`` (the metric catalogue of a file, nothing stored), ``serve`` (the kiosk
+``sync`` (the home hub: the ``[hub]`` devices every interval, or ``--once``),
+``metrics`` (the metric catalogue of a file, nothing stored), ``report`` (a printable
+report of a file: ``--kind agp``, HTML or PDF), ``serve`` (the kiosk
 pages and API), ``record`` (the care record's intake), ``token-hash`` and ``demo``
 (the whole path on a synthetic patient with embedded defaults). Exit status: 0 on success,
 2 for input that cannot be read (one line on stderr naming the file, line and reason),
@@ -96,6 +98,40 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     else:
         for key, value in patient.items():
             print(f"{key:>20}  {value}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from gateway.identity import load_or_create_secret, patient_pseudonym
+    from gateway.ingest.files import default_local_id, load_file
+    from gateway.reports import ReportRequest, render_report
+
+    config = _config(args)
+    export, records = load_file(Path(args.file), config.timezone)
+    # the report shows the site pseudonym that ``import`` gives the same patient
+    secret = load_or_create_secret(config.key_path)
+    pseudonym = patient_pseudonym(secret, config.site, args.patient or default_local_id(records))
+    request = ReportRequest(
+        records=records,
+        patient=pseudonym,
+        tz=config.timezone,
+        days=args.days,
+        devices=(export.device,),
+        source=export.format,
+    )
+    try:
+        document = render_report(args.kind, request, args.format)
+    except ModuleNotFoundError as exc:
+        if exc.name != "matplotlib":
+            raise
+        raise ConfigError("reports need matplotlib: pip install 'glucogate[reports]'") from exc
+    except ValueError as exc:
+        print(f"glucogate: {args.file}: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(document)
+    print(f"{args.kind} report ({args.format}) for {pseudonym}: {out}")
     return 0
 
 
@@ -332,6 +368,40 @@ def cmd_upload(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sync(args: argparse.Namespace) -> int:
+    import signal
+
+    from gateway.hub.loop import Hub
+    from gateway.store.sqlite import Store
+
+    config = _config(args)
+    if args.ble_backend:
+        config = dataclasses.replace(
+            config, hub=dataclasses.replace(config.hub, ble_backend=args.ble_backend)
+        )
+    if not config.hub.devices:
+        raise ConfigError("sync needs at least one [[hub.devices]] entry in the configuration")
+    with Store(config.store_path) as store:
+        hub = Hub(config, store)
+        if args.once:
+            states = hub.run_once()
+            hub.close()
+            if args.json:
+                _print_json(hub.status_document())
+            else:
+                for s in states:
+                    print(
+                        f"{s.device.name}: {s.state} ({s.added} new)"
+                        + (f" {s.error}" if s.error else "")
+                    )
+            ok = all(s.state in ("ok", "no-new-reading") for s in states)
+            return 0 if ok else EXIT_UNAVAILABLE
+        signal.signal(signal.SIGTERM, lambda *_: hub.stop())
+        signal.signal(signal.SIGINT, lambda *_: hub.stop())
+        hub.run()
+    return 0
+
+
 def cmd_token_hash(args: argparse.Namespace) -> int:
     from gateway.api.auth import token_hash
 
@@ -364,6 +434,20 @@ def build_parser() -> argparse.ArgumentParser:
     common(p)
     p.set_defaults(func=cmd_metrics)
 
+    from gateway.reports import DEFAULT_DAYS, REPORTS
+
+    p = sub.add_parser("report", help="a printable report of a file (HTML or PDF)")
+    p.add_argument("file")
+    p.add_argument("--kind", choices=sorted(REPORTS), default="agp", help="report kind")
+    p.add_argument("--format", choices=("html", "pdf"), default="html")
+    p.add_argument("--out", required=True, help="file to write")
+    p.add_argument("--days", type=int, default=DEFAULT_DAYS, help="period: the last N days of data")
+    p.add_argument("--tz", help="patient time zone (IANA name), default from config")
+    p.add_argument("--patient", help="local patient identity (stays on this machine)")
+    p.add_argument("--data-dir", help="where the site key lives (for the pseudonym)")
+    p.add_argument("--site", help="site name (for the pseudonym)")
+    p.set_defaults(func=cmd_report)
+
     p = sub.add_parser("detect", help="list serial ports and BLE devices and what each one is")
     p.add_argument("--json", action="store_true")
     p.add_argument(
@@ -394,6 +478,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--site", help="site name (topic segment)")
     p.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish to this broker")
     p.set_defaults(func=cmd_upload)
+
+    p = sub.add_parser("sync", help="home hub: sync the [hub] devices every interval")
+    p.add_argument("--once", action="store_true", help="one pass over every device, then exit")
+    p.add_argument("--json", action="store_true", help="with --once: print the status document")
+    p.add_argument(
+        "--ble-backend",
+        metavar="MODULE:CLASS",
+        help="a bleak client backend to use instead of the host's adapter",
+    )
+    p.add_argument("--data-dir", help="where the store and site key live")
+    p.add_argument("--site", help="site name (topic segment)")
+    p.add_argument("--mqtt", metavar="HOST[:PORT]", help="publish to this broker")
+    p.add_argument("--tz", help="patient time zone (IANA name), default from config")
+    p.set_defaults(func=cmd_sync)
 
     p = sub.add_parser("serve", help="kiosk pages and the care-team API (FastAPI)")
     p.add_argument("--host", default="127.0.0.1")

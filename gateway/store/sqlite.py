@@ -277,6 +277,17 @@ class Store:
         ).fetchone()
         return None if row is None else str(row[0])
 
+    def set_cursor(self, key: str, value: str) -> None:
+        """Store a cursor outside an ingest (the hub keeps ``hub:<device>`` -> the time
+        of its last successful sync here, so a restart does not forget it)."""
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO cursors (device_id, cursor, updated_utc) VALUES (?, ?, ?)"
+                " ON CONFLICT(device_id) DO UPDATE SET cursor = excluded.cursor,"
+                " updated_utc = excluded.updated_utc",
+                (key, value, _now()),
+            )
+
     # -- outbox -------------------------------------------------------------------
     def unsent(self, limit: int = 1000, *, after: int = 0) -> list[OutboxMessage]:
         """The oldest unsent messages queued after sequence number ``after``, in the
