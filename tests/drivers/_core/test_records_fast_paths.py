@@ -33,9 +33,7 @@ aware = st.builds(
     naive,
     st.integers(-14 * 60, 14 * 60),
 )
-text = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12
-)
+text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=12)
 floats = st.floats(allow_nan=True, allow_infinity=True)
 entries = st.lists(
     st.builds(ScheduleEntry, start_s=st.integers(0, 86_399), value=st.floats(0, 50)),
@@ -117,30 +115,49 @@ def test_evolve_and_time_copier_match_dataclasses_replace(rec: Any, data: Any) -
     when = datetime(2024, 3, 31, 1, 30, tzinfo=UTC)
     copied = time_copier(type(rec))(rec, when, 3600, -5, "tz", ("a",))
     assert copied == dataclasses.replace(
-        rec, time_utc=when, utc_offset_s=3600, clock_offset_s=-5, time_reason="tz",
+        rec,
+        time_utc=when,
+        utc_offset_s=3600,
+        clock_offset_s=-5,
+        time_reason="tz",
         annotations=("a",),
     ) or _generic_dict(copied) == _generic_dict(
         dataclasses.replace(
-            rec, time_utc=when, utc_offset_s=3600, clock_offset_s=-5,
-            time_reason="tz", annotations=("a",),
+            rec,
+            time_utc=when,
+            utc_offset_s=3600,
+            clock_offset_s=-5,
+            time_reason="tz",
+            annotations=("a",),
         )
     )
 
 
 def test_json_round_trips_through_record_from_dict() -> None:
     rec = Bolus(
-        device_id="d", source_index="1", device_time=datetime(2024, 1, 1, 8),
-        subtype="normal", programmed_u=1.25, delivered_u=1.0,
+        device_id="d",
+        source_index="1",
+        device_time=datetime(2024, 1, 1, 8),
+        subtype="normal",
+        programmed_u=1.25,
+        delivered_u=1.0,
         calculation=BolusCalculation(carbs_g=30.0, user_changed=True),
     )
     assert record_from_dict(json.loads(record_json(rec))) == rec
     glucose = GlucoseSample(
-        device_id="d", source_index="2", device_time=datetime(2024, 1, 1, 8),
-        sample_type="cgm", glucose_mgdl=None, special="high", reporting_limit_mgdl=400.0,
+        device_id="d",
+        source_index="2",
+        device_time=datetime(2024, 1, 1, 8),
+        sample_type="cgm",
+        glucose_mgdl=None,
+        special="high",
+        reporting_limit_mgdl=400.0,
     )
     assert json.loads(record_json(glucose))["special"] == "high"
     settings_rec = SettingsSnapshot(
-        device_id="d", source_index="3", device_time=datetime(2024, 1, 1),
+        device_id="d",
+        source_index="3",
+        device_time=datetime(2024, 1, 1),
         basal_schedules_u_per_h={"Weekday": (ScheduleEntry(start_s=0, value=0.8),)},
     )
     assert record_from_dict(json.loads(record_json(settings_rec))) == settings_rec
