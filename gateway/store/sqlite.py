@@ -258,15 +258,28 @@ class Store:
         return len(rows)
 
     # -- reads --------------------------------------------------------------------
-    def records(self, patient: Patient, kind: str | None = None) -> list[Record]:
-        """A patient's records in time order (optionally one kind)."""
+    def records(
+        self, patient: Patient, kind: str | None = None, *, since_utc: datetime | None = None
+    ) -> list[Record]:
+        """A patient's records in time order (optionally one kind, from ``since_utc``)."""
         sql = "SELECT payload FROM records WHERE patient_id = ?"
         args: tuple[object, ...] = (patient.id,)
         if kind is not None:
             sql += " AND kind = ?"
             args += (kind,)
+        if since_utc is not None:
+            sql += " AND time_utc >= ?"
+            args += (since_utc.astimezone(UTC).isoformat(),)
         rows = self.db.execute(sql + " ORDER BY time_utc, id", args).fetchall()
         return [record_from_dict(json.loads(r[0])) for r in rows]
+
+    def last_time(self, patient: Patient, kind: str) -> datetime | None:
+        """The UTC time of the patient's newest record of ``kind`` (None without any)."""
+        row = self.db.execute(
+            "SELECT max(time_utc) FROM records WHERE patient_id = ? AND kind = ?",
+            (patient.id, kind),
+        ).fetchone()
+        return None if row[0] is None else datetime.fromisoformat(row[0])
 
     def count_records(self) -> int:
         return int(self.db.execute("SELECT count(*) FROM records").fetchone()[0])
