@@ -79,6 +79,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_metrics(args: argparse.Namespace) -> int:
+    from gateway.analyze.agreement import patient_agreement
     from gateway.analyze.insulin import patient_insulin, pump_period
     from gateway.analyze.summary import cgm_series, patient_metrics, window_summaries
     from gateway.ingest.files import default_local_id, load_file
@@ -93,6 +94,10 @@ def cmd_metrics(args: argparse.Namespace) -> int:
         span = pump_period(records)
         if span is not None:
             patient["insulin"] = patient_insulin(records, start=span[0], end=span[1])
+        versus_meter = patient_agreement(records)
+        if versus_meter is not None:
+            versus_meter.pop("pairs")
+            patient["agreement"] = versus_meter
     if args.json:
         _print_json({"patients": [patient]})
     else:
