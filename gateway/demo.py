@@ -11,13 +11,23 @@ outbox. With no broker configured the messages stay queued there and are also wr
 to ``mqtt-messages.jsonl`` for reading; ``--mqtt HOST:PORT`` publishes them for real.
 The CGM file is then imported a second time to show that it adds nothing, and the
 numbers are printed next to the scenario's planted truth.
+
+Two more synthetic patients show the device paths, each through the real driver and
+protocol: a clinic kiosk uploads the second one's **Dexcom G6 receiver** over USB serial
+(a virtual receiver on a pseudo-terminal, opened with pyserial), and a **home hub**
+(``glucogate sync``'s loop, one pass) reads the third one's **BLE CGM** sensors and
+**insulin pump** through bleak, the simulator injected as bleak's backend. Each
+patient's data lands in the same store under its own pseudonym; the first one's AGP
+report is written as HTML (and PDF when matplotlib is installed).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from gateway.config import Config, parse_hostport
 from gateway.ingest.files import import_file
@@ -33,6 +43,8 @@ DEMO_TZ = "America/Chicago"
 DEMO_START = date(2026, 10, 22)  # two weeks that include the 1 November fall-back hour
 DEMO_SEED = 20261122
 DEMO_PRESET = "missed_boluses"
+KIOSK_PRESET = "frequent_lows"  # the receiver patient
+HUB_PRESET = "new_pump_start"  # the home-hub patient (BLE CGM + pump)
 
 
 def _line(label: str, value: object) -> None:
@@ -66,6 +78,8 @@ def run_demo(
         first = import_file(export, config, store, local_id="demo-patient-001")
         pumped = import_file(pump_export, config, store, local_id="demo-patient-001")
         again = import_file(export, config, store, local_id="demo-patient-001")
+        kiosk = _receiver_upload(config, store, days=days)
+        hub = _home_hub(config, store, days=days)
         messages = store.outbox_messages()
         pending = store.outbox_pending()
     info = first.as_json()
@@ -81,6 +95,7 @@ def run_demo(
         ),
         encoding="utf-8",
     )
+    agp_reports = _agp_reports(out, export, config)
     jsonl = out / "mqtt-messages.jsonl"
     with jsonl.open("w", encoding="utf-8") as f:
         for m in messages:
@@ -137,8 +152,20 @@ def run_demo(
     _line("missed meal boluses", f"{truth.missed_meal_boluses} ({truth.missed_bolus_rate:.0%})")
     _line("late boluses", truth.late_boluses)
     _line("calculator overrides", f"{truth.overrides} ({truth.override_rate:.0%})")
+    print(f"clinic kiosk, USB: a second patient's ({KIOSK_PRESET}) Dexcom G6 receiver")
+    _line("port (virtual, pyserial)", kiosk["port"])
+    _line("records", ", ".join(f"{k} {v}" for k, v in kiosk["counts"].items()))
+    _line("patient pseudonym", kiosk["patient"])
+    _line("time below 70 mg/dL", f"{kiosk['below_70_pct']:.1f} %")
+    _line("uploaded again", f"{kiosk['again_added']} new")
+    print(f"home hub, BLE: a third patient's ({HUB_PRESET}) CGM sensors and pump")
+    for device in hub["devices"]:
+        _line(f"{device['name']} ({device['kind']})", f"{device['state']}, {device['added']} new")
+    _line("patient pseudonym", hub["patient"])
     print("where things went:")
     _line("report", report)
+    for extra in agp_reports:
+        _line("AGP report", extra)
     _line(
         "MQTT messages",
         f"{len(messages)} ({pending} waiting in the store's outbox; copies in {jsonl})",
@@ -150,3 +177,122 @@ def run_demo(
     for warning in first.warnings:
         _line("warning", warning)
     return 0
+
+
+def _receiver_upload(config: Config, store: Store, *, days: int) -> dict[str, Any]:
+    """A second patient's Dexcom G6 receiver, uploaded at the kiosk over a pty."""
+    from drivers.cgm.dexcom_receiver import DexcomReceiver
+    from drivers.cgm.dexcom_receiver.normalize import DEXCOM_EPOCH
+    from gateway.ingest.device import upload_device
+    from simulators.cgm.dexcom_receiver import G6, VirtualReceiver
+    from simulators.cgm.from_scenario import receiver_database
+
+    scenario = Scenario(
+        preset(KIOSK_PRESET), days=days, seed=DEMO_SEED + 1, tz=DEMO_TZ, start=DEMO_START
+    )
+    # the visit: two minutes after the last reading, and the receiver's clock is right
+    visit = datetime.combine(DEMO_START, datetime.min.time(), UTC) + timedelta(days=days, minutes=2)
+    receiver_s = int((visit.replace(tzinfo=None) - DEXCOM_EPOCH).total_seconds())
+    db = receiver_database(scenario, G6, until_utc=visit)
+    with VirtualReceiver(db, system_time_s=lambda: receiver_s) as virtual:
+        uploads = []
+        for _ in range(2):  # the second upload reads nothing new
+            with DexcomReceiver(virtual.port) as receiver:
+                info = receiver.device_info()
+                uploads.append(
+                    upload_device(
+                        receiver,
+                        device_id=receiver.device_id(),
+                        description=f"Dexcom {info.model} receiver",
+                        fmt="dexcom-receiver",
+                        config=config,
+                        store=store,
+                        local_id="demo-patient-002",
+                        now_utc=lambda: visit,
+                    )
+                )
+        port = virtual.port
+    first, second = uploads
+    metrics = first.metrics
+    return {
+        "port": port,
+        "counts": first.as_json()["counts"],
+        "patient": first.patient.pseudonym,
+        "below_70_pct": (metrics.get("tbr_lt54_pct") or 0.0)
+        + (metrics.get("tbr_54_69_pct") or 0.0),
+        "again_added": second.added,
+    }
+
+
+def _home_hub(config: Config, store: Store, *, days: int) -> dict[str, Any]:
+    """A third patient's BLE CGM sensors and insulin pump, read by the hub's loop."""
+    from gateway.config import HubDevice
+    from gateway.hub.loop import Hub
+    from simulators.ble.backend import Air
+    from simulators.ble.from_scenario import virtual_cgms, virtual_pump
+
+    scenario = Scenario(
+        preset(HUB_PRESET), days=days, seed=DEMO_SEED + 2, tz=DEMO_TZ, start=DEMO_START
+    )
+    cgms = virtual_cgms(scenario)
+    pump = virtual_pump(scenario)
+    air = Air([*cgms, pump])
+    sensors = [
+        HubDevice(name=f"cgm-{n}", ble=c.address, kind="cgm", patient="demo-patient-003")
+        for n, c in enumerate(cgms, start=1)
+    ]
+    devices = (
+        *sensors,
+        HubDevice(name="pump", ble=pump.address, kind="pump", patient="demo-patient-003"),
+    )
+    hub_config = dataclasses.replace(
+        config,
+        gateway_id="demo-hub",
+        hub=dataclasses.replace(config.hub, devices=devices, ble_scan_s=0.05),
+    )
+    hub = Hub(hub_config, store, ble_backend=air.client_backend())
+    states = hub.run_once()
+    row = store.db.execute(
+        "SELECT pseudonym FROM patients WHERE local_id = ?", ("demo-patient-003",)
+    ).fetchone()
+    return {
+        "devices": [
+            {"name": d.name, "kind": d.kind, "state": st.state, "added": st.added}
+            for d, st in zip(devices, states, strict=True)
+        ],
+        "patient": row[0] if row else None,
+    }
+
+
+def _agp_reports(out: Path, export: Path, config: Config) -> list[Path]:
+    """The first patient's AGP report: HTML always, PDF when matplotlib is there."""
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return []
+    from gateway.cli import main as cli
+
+    written = []
+    for fmt in ("html", "pdf"):
+        target = out / f"agp-report.{fmt}"
+        args = [
+            "report",
+            str(export),
+            "--kind",
+            "agp",
+            "--format",
+            fmt,
+            "--out",
+            str(target),
+            "--tz",
+            DEMO_TZ,
+            "--patient",
+            "demo-patient-001",
+            "--data-dir",
+            str(config.data_dir),
+            "--site",
+            config.site,
+        ]
+        if cli(args) == 0:
+            written.append(target)
+    return written

@@ -90,3 +90,16 @@ def test_demo_runs_on_embedded_defaults(tmp_path: Path, capsys: pytest.CaptureFi
     topics = {m["topic"].rsplit("/", 1)[1] for m in messages}
     assert topics == {"records", "summary"}
     assert "Demo" not in (tmp_path / "mqtt-messages.jsonl").read_text()
+    # three patients by three paths: exports, a receiver on a pty, BLE devices via the hub
+    patients = {m["topic"].split("/")[3] for m in messages}
+    assert len(patients) == 3
+    assert "uploaded again              0 new" in out
+    assert out.count(" ok, ") >= 2  # a BLE CGM sensor and the pump, read by the hub
+    kinds = {
+        r["kind"]
+        for m in messages
+        if m["topic"].endswith("/records")
+        for r in m["payload"]["records"]
+    }
+    assert {"glucose", "bolus", "basal"} <= kinds
+    assert (tmp_path / "agp-report.html").read_text().count("<svg") >= 3
