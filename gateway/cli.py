@@ -194,64 +194,29 @@ def cmd_record(args: argparse.Namespace) -> int:
 
 
 def cmd_detect(args: argparse.Namespace) -> int:
-    import asyncio
+    from gateway.ingest.detect import detect_devices
 
-    from drivers.ble.detect import scan
-    from drivers.cgm.dexcom_receiver import detect_receivers
-    from drivers.pumps.tandem import detect_pumps
-    from drivers.transports.ble import load_backend
-
-    ble_rows: list[dict[str, Any]] = []
-    ble_error = None
-    try:
-        backend = load_backend(args.ble_backend) if args.ble_backend else None
-        ble_rows = [
-            {
-                "address": a.address,
-                "name": a.name,
-                "kind": a.kind,
-                "driver": a.driver,
-                "recognised": a.kind is not None,
-            }
-            for a in asyncio.run(scan(backend, timeout=args.ble_timeout))
-        ]
-    except DriverError as exc:
-        ble_error = str(exc)
-    ports = detect_receivers()
-    pumps = {p.port: p for p in detect_pumps() if p.recognised}
-    rows = [
-        {
-            "port": p.port,
-            "vid": p.vid,
-            "pid": p.pid,
-            "description": p.description,
-            "recognised": p.recognised or p.port in pumps,
-            "driver": "dexcom-receiver"
-            if p.recognised
-            else ("tandem-pump" if p.port in pumps else None),
-            "reason": pumps[p.port].reason if p.port in pumps and not p.recognised else p.reason,
-        }
-        for p in ports
-    ]
+    config = _config(args)
+    found = detect_devices(
+        configured=config.kiosk.ports,
+        ble_backend=args.ble_backend or config.kiosk.ble_backend,
+        ble_timeout_s=args.ble_timeout,
+    )
     if args.json:
-        _print_json({"serial": rows, "ble": ble_rows, "ble_error": ble_error})
+        _print_json(found.as_json())
         return 0
-    for row in ble_rows:
-        print(f"{row['address']}  {row['name']}: {row['kind']} ({row['driver']})")
-    if ble_error:
-        print(f"Bluetooth: not scanned ({ble_error})")
-    if not rows:
+    for ble in found.ble:
+        print(f"{ble.address}  {ble.name}: {ble.kind} ({ble.driver})")
+    if found.ble_error:
+        print(f"Bluetooth: not scanned ({found.ble_error})")
+    if not found.serial:
         print("no serial ports found (is the receiver plugged in and switched on?)")
-    for row in rows:
-        ids = (
-            f"{row['vid']:04X}:{row['pid']:04X}"
-            if row["vid"] is not None and row["pid"] is not None
-            else "no USB ids"
-        )
-        mark = {"dexcom-receiver": "Dexcom receiver", "tandem-pump": "Tandem pump (likely)"}.get(
-            str(row["driver"]), "not recognised"
-        )
-        print(f"{row['port']}  {ids}  {row['description']}: {mark} ({row['reason']})")
+    names = {"dexcom-receiver": "Dexcom receiver", "tandem-pump": "Tandem pump (likely)"}
+    for port in found.serial:
+        known = port.recognised and port.driver in names
+        mark = names[str(port.driver)] if known else "not recognised"
+        ids = port.usb_id or "no USB ids"
+        print(f"{port.port}  {ids}  {port.description}: {mark} ({port.reason})")
     return 0
 
 

@@ -6,6 +6,8 @@
   answers with the import JSON contract plus ``report_url``.
 * ``GET /api/patients/{pseudonym}/metrics`` the metric catalogue as JSON.
 * ``GET /reports/{pseudonym}/summary.html`` the summary page.
+* ``/api/devices...`` detected devices and device uploads with live progress
+  (:mod:`gateway.api.devices`).
 
 Every request for patient data is audited in the store (role + token hash prefix,
 action, pseudonym). Upload file names are never stored or logged.
@@ -25,6 +27,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from drivers._core.errors import DriverError
 from drivers.transports.files import MAX_EXPORT_BYTES
 from gateway.api.auth import COOKIE, Principal, Role, authenticate, require, token_hash
+from gateway.api.devices import device_router
 from gateway.api.kiosk_page import LOGIN, UPLOAD
 from gateway.config import Config
 from gateway.ingest.common import refresh_summary
@@ -41,6 +44,7 @@ def create_app(
 ) -> FastAPI:
     """The application for one gateway; ``tokens`` maps token SHA-256 -> role."""
     app = FastAPI(title="glucogate", version="1")
+    app.include_router(device_router(config, tokens))
     readers = Depends(require(tokens, *READERS))
     uploaders = Depends(require(tokens, *UPLOADERS))
 
