@@ -313,7 +313,7 @@ def cmd_upload(args: argparse.Namespace) -> int:
             report = upload_device(
                 receiver,
                 device_id=receiver.device_id(),
-                description=f"Dexcom {info.model} receiver",
+                description=f"Dexcom {info.model}",
                 fmt="dexcom-receiver",
                 config=config,
                 store=store,
@@ -322,8 +322,8 @@ def cmd_upload(args: argparse.Namespace) -> int:
             )
         except TransferInterrupted as exc:
             print(
-                f"glucogate: {exc}; what was read completely is kept and the next upload"
-                " resumes from there",
+                f"glucogate: {exc}; nothing of this upload was stored (it is all or"
+                " nothing) and the next upload reads again from the last stored cursor",
                 file=sys.stderr,
             )
             return EXIT_UNAVAILABLE

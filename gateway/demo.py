@@ -203,7 +203,7 @@ def _receiver_upload(config: Config, store: Store, *, days: int) -> dict[str, An
                     upload_device(
                         receiver,
                         device_id=receiver.device_id(),
-                        description=f"Dexcom {info.model} receiver",
+                        description=f"Dexcom {info.model}",
                         fmt="dexcom-receiver",
                         config=config,
                         store=store,

@@ -439,7 +439,7 @@ class Hub:
         with factory(device.port) as driver:
             info = driver.device_info()
             description = (
-                f"Dexcom {info.model} receiver"
+                f"Dexcom {info.model}"
                 if device.driver == "dexcom-receiver"
                 else f"{info.manufacturer} {info.model}"
             )
