@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from drivers._core.records import BasalSegment, Bolus, GlucoseSample, Record
+from drivers._core.records import BasalSegment, Bolus, BolusCalculation, GlucoseSample, Record
 
 PREAMBLE = (
     "Tandem Diabetes Care Inc.",
@@ -71,6 +71,7 @@ def _bolus_row(rec: Bolus, serial_id: int) -> str:
     request = rec.source_index.split(":", 1)[1] if rec.source_index.startswith("bolus:") else ""
     request_id = f"{int(request)}.000" if request.isdigit() else f"{serial_id}.000"
     override = None if calc is None or calc.user_changed is None else int(calc.user_changed)
+    correction = None if calc is None else _net_correction(calc)
     fields = [
         _q("Bolus"),
         _q(desc),
@@ -81,7 +82,7 @@ def _bolus_row(rec: Bolus, serial_id: int) -> str:
         _q(_t(rec.device_time)),
         _q(_u(rec.delivered_u)),
         _q(_u(calc.recommended_food_u) if calc else None),
-        _q(_u(calc.recommended_correction_u) if calc else None),
+        _q(_u(correction)),
         _q(3),
         _q("Completed"),
         _q(1),
@@ -105,7 +106,7 @@ def _bolus_row(rec: Bolus, serial_id: int) -> str:
         _q(_g(calc.target_low_mgdl) if calc else None),
         _q(f"{calc.sensitivity_mgdl_per_u:.2f}" if calc and calc.sensitivity_mgdl_per_u else None),
         _q(_u(calc.recommended_food_u) if calc else None),
-        _q(_u(calc.recommended_correction_u) if calc else None),
+        _q(_u(correction)),
         _q(_u(total)),
         _q(0),
         _q(0),
@@ -156,3 +157,19 @@ def write_tconnect(
     out += ["", BOLUS_HEADER]
     out += [_bolus_row(b, 1_000_000 + n) for n, b in enumerate(boluses)]
     return ("\n".join(out) + "\n").encode()
+
+
+def _net_correction(calc: BolusCalculation) -> float | None:
+    """The correction as t:connect exports it: net of insulin on board.
+
+    ``CorrectionBolusSize`` already has IOB taken off (the real row in
+    shared/fixtures/real: BG 168, target 110, CF 30 gives 1.93 U gross, IOB 1.71,
+    ``CorrectionBolusSize`` 0.22 and "Pump calculated Bolus = 0.2 units"): max(gross -
+    IOB, 0) for a positive correction, the (negative) gross when BG is below target.
+    """
+    gross = calc.recommended_correction_u
+    if gross is None:
+        return None
+    if gross > 0:
+        return round(max(gross - (calc.iob_u or 0.0), 0.0), 2)
+    return round(gross, 2)

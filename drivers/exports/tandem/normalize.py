@@ -178,16 +178,25 @@ def _calculation(row: Cells, units: str, programmed: float) -> BolusCalculation 
         changed = override == "1"
     else:
         changed = None if total is None else abs(total - programmed) > 0.001
+    glucose, sensitivity = bg(col.BG), bg(col.CORRECTION_FACTOR)
+    # CorrectionBolusSize is net of insulin on board (the real t:connect row: BG 168,
+    # target 110, CF 30 -> 1.93 U, IOB 1.71, CorrectionBolusSize 0.22); the normalized
+    # field is the correction before IOB, as Medtronic's wizard reports it, so it is
+    # recomputed from BG, target and CF where the row has them (the total stays food +
+    # the file's net correction: what the pump recommended)
+    gross = corr
+    if corr is not None and glucose is not None and target is not None and sensitivity:
+        gross = round((glucose - target) / sensitivity, 2)
     return BolusCalculation(
         carbs_g=carbs,
-        bg_mgdl=bg(col.BG),
+        bg_mgdl=glucose,
         carb_ratio_g_per_u=float(ratio.group(1)) if ratio else None,
-        sensitivity_mgdl_per_u=bg(col.CORRECTION_FACTOR),
+        sensitivity_mgdl_per_u=sensitivity,
         target_low_mgdl=target,
         target_high_mgdl=target,
         iob_u=number(row.get(col.IOB), "IOB", 0.0, BOLUS_MAX_U),
         recommended_food_u=food,
-        recommended_correction_u=corr,
+        recommended_correction_u=gross,
         recommended_total_u=None if total is None else round(total, 4),
         user_changed=changed,
     )

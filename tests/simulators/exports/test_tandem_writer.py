@@ -49,8 +49,11 @@ def _records() -> list[Record]:
         target_high_mgdl=110.0,
         iob_u=0.5,
         recommended_food_u=6.0,
+        # the correction before IOB (180 - 110) / 40 = 1.75 U; the pump's total takes the
+        # 0.5 U on board off the correction: 6.0 + 1.75 - 0.5 = 7.25 U (t:connect writes
+        # the net 1.25 in CorrectionBolusSize)
         recommended_correction_u=1.75,
-        recommended_total_u=7.75,
+        recommended_total_u=7.25,
         user_changed=True,
     )
     out.append(
