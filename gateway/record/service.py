@@ -48,6 +48,8 @@ class Intake:
             if self._valid(topic, "status", doc):
                 self.store.set_gateway(site, parts[4], doc["state"])
             return
+        if len(parts) == 5 and kind == "careplan":
+            return  # the care record's own (retained) care plans, echoed back to it
         if len(parts) != 5 or kind not in ("records", "summary"):
             self.store.reject(topic, f"unknown topic kind {kind!r}")
             return
