@@ -35,6 +35,11 @@ def summary_topic(site: str, pseudonym: str) -> str:
     return f"{_patient(site, pseudonym)}/summary"
 
 
+def careplan_topic(site: str, pseudonym: str) -> str:
+    """The patient's current care plan, published by the care record, retained."""
+    return f"{_patient(site, pseudonym)}/careplan"
+
+
 def status_topic(site: str, gateway_id: str) -> str:
     """Gateway online/offline, retained, with the offline message as last will."""
     return f"{ROOT}/{_segment(site, 'site')}/gateway/{_segment(gateway_id, 'gateway id')}/status"

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
+from gateway.careplan.plan import CarePlan, finding_agreements, finding_owners, loads
 from gateway.record.findings import FindingsStore, evaluate
 
 SCHEMA = """
@@ -36,6 +37,10 @@ CREATE TABLE IF NOT EXISTS summaries (
 CREATE TABLE IF NOT EXISTS gateways (
     site TEXT NOT NULL, gateway TEXT NOT NULL, state TEXT NOT NULL, time_utc TEXT NOT NULL,
     PRIMARY KEY (site, gateway));
+CREATE TABLE IF NOT EXISTS careplans (
+    site TEXT NOT NULL, patient TEXT NOT NULL, version INTEGER NOT NULL,
+    changed_by TEXT NOT NULL, changed_at TEXT NOT NULL, doc TEXT NOT NULL,
+    PRIMARY KEY (site, patient, version));
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY, topic TEXT NOT NULL, reason TEXT NOT NULL,
     received_utc TEXT NOT NULL);
@@ -137,10 +142,62 @@ class CareRecordStore:
     @_locked
     def evaluate_findings(self, site: str, patient: str, doc: dict[str, Any]) -> int:
         """Run the finding rules on a patient's new summary (its window's end is the
-        last data seen); returns how many findings were opened."""
+        last data seen), with the thresholds and owners of the patient's current care
+        plan where there is one; returns how many findings were opened."""
         last = datetime.fromisoformat(doc["window"]["end_utc"])
-        found = evaluate(metrics=doc.get("metrics", {}), last_data=last, now=datetime.now(UTC))
+        plan = self.careplan(site, patient)
+        found = evaluate(
+            metrics=doc.get("metrics", {}),
+            last_data=last,
+            agreements=None if plan is None else finding_agreements(plan),
+            owners=None if plan is None else finding_owners(plan),
+            now=datetime.now(UTC),
+        )
         return self.findings.record(site, patient, found, datetime.now(UTC))
+
+    # -- care plans ------------------------------------------------------------------
+    @_locked
+    def save_careplan(self, plan: CarePlan) -> None:
+        """Keep a new version (who changed what and when stays: versions are never
+        overwritten). Refuses a version that is not the next one."""
+        current = self.careplan(plan.site, plan.patient)
+        expected = 1 if current is None else current.version + 1
+        if plan.version != expected:
+            raise ValueError(
+                f"care plan version {plan.version} for {plan.patient}: expected {expected}"
+            )
+        self.db.execute(
+            "INSERT INTO careplans VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                plan.site,
+                plan.patient,
+                plan.version,
+                plan.changed_by,
+                plan.changed_at.isoformat(),
+                plan.to_json(),
+            ),
+        )
+
+    @_locked
+    def careplan(self, site: str, patient: str, version: int | None = None) -> CarePlan | None:
+        """The current care plan (or one version of it)."""
+        sql = "SELECT doc FROM careplans WHERE site = ? AND patient = ?"
+        args: tuple[object, ...] = (site, patient)
+        if version is not None:
+            sql += " AND version = ?"
+            args += (version,)
+        row = self.db.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
+        return None if row is None else loads(row[0])
+
+    @_locked
+    def careplan_history(self, site: str, patient: str) -> list[tuple[int, str, str]]:
+        """(version, changed_by, changed_at) of every version, oldest first."""
+        rows = self.db.execute(
+            "SELECT version, changed_by, changed_at FROM careplans WHERE site = ? AND"
+            " patient = ? ORDER BY version",
+            (site, patient),
+        ).fetchall()
+        return [(int(v), str(b), str(a)) for v, b, a in rows]
 
     @_locked
     def set_gateway(self, site: str, gateway: str, state: str) -> None:
