@@ -448,10 +448,13 @@ def normalize(
     def skip(reason: str) -> None:
         skipped[reason] = skipped.get(reason, 0) + 1
 
+    repeated: list[tuple[datetime, datetime, int]] = []  # clock set back: (after, before, seq)
     for i, event in enumerate(ordered):
         if i in changes:
             before, after, seq = changes[i]
             shift_s += int((after - before).total_seconds())
+            if after < before:
+                repeated.append((after, before, seq))
             out.append(
                 (
                     seq,
@@ -508,6 +511,12 @@ def normalize(
             if event.seq in carried_seqs:
                 continue
             sample = _glucose(event, device_id)
+            if not isinstance(sample, str) and any(
+                a <= sample.device_time < b and event.seq > seq for a, b, seq in repeated
+            ):
+                # the clock was set back over this reading's time (DST fall-back): the
+                # same pump time now names a second, later reading; keep both
+                sample = sample.evolve(source_index=f"{sample.source_index}:{event.seq}")
             if isinstance(sample, str):
                 skip(sample)
             elif sample.source_index in seen_cgm:

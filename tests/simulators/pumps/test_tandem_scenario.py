@@ -306,17 +306,6 @@ def test_log_counts_match_the_scenario(sc: Scenario, log: ScenarioPump) -> None:
     assert kinds["CartridgeFilled"] == sc.truth.cartridge_changes
 
 
-class CgmDuplicateBug(AssertionError):
-    """The known driver bug below (so any other failure of the test is a real failure)."""
-
-
-@pytest.mark.xfail(
-    strict=True,
-    raises=CgmDuplicateBug,
-    reason="driver bug: CGM source_index is cgm:<EGV pump time>; after the user sets the "
-    "clock back at the DST fall-back, the repeated hour's readings share those times and "
-    "normalize drops 12 real readings as cgm-duplicate",
-)
 def test_fall_back_keeps_every_cgm_reading() -> None:
     sc = Scenario(preset("missed_boluses"), days=DAYS, seed=4, tz=TZ, start=date(2024, 10, 28))
     log = pump_log(sc, first_seq=1)
@@ -327,9 +316,10 @@ def test_fall_back_keeps_every_cgm_reading() -> None:
     for kind in (Bolus, BasalSegment):
         assert [r.time_utc for r in _of(records, kind)] == [r.time_utc for r in _of(truth, kind)]
 
-    # ... the CGM readings of the repeated hour do not
+    # ... and so do the CGM readings of the repeated hour: the same pump time names two
+    # readings after the clock is set back, and both are kept
     def cgm(recs: Sequence[Record]) -> list[datetime | None]:
         return [r.time_utc for r in _of(recs, GlucoseSample) if r.sample_type == "cgm"]
 
-    if cgm(records) != cgm(truth):
-        raise CgmDuplicateBug(batch.meta["skipped"])
+    assert cgm(records) == cgm(truth)
+    assert "cgm-duplicate" not in batch.meta["skipped"]
