@@ -22,27 +22,25 @@ from drivers._core.records import GlucoseSample, Record
 MIN_PAIRS = 1
 
 
+def _readings(records: Sequence[Record], sample_type: str) -> list[GlucoseSample]:
+    """Numeric readings of one sample type with a resolved UTC time."""
+    return [
+        r
+        for r in records
+        if isinstance(r, GlucoseSample)
+        and r.sample_type == sample_type
+        and r.glucose_mgdl is not None
+        and r.time_utc is not None
+    ]
+
+
 def patient_agreement(records: Sequence[Record]) -> dict[str, Any] | None:
     """Agreement statistics as plain values (None where not computable), with the
     pairs used and the unpaired count; None when the records hold no fingerstick."""
-    refs = [
-        r
-        for r in records
-        if isinstance(r, GlucoseSample)
-        and r.sample_type == "smbg"
-        and r.glucose_mgdl is not None
-        and r.time_utc is not None
-    ]
+    refs = _readings(records, "smbg")
     if not refs:
         return None
-    cgm = [
-        r
-        for r in records
-        if isinstance(r, GlucoseSample)
-        and r.sample_type == "cgm"
-        and r.glucose_mgdl is not None
-        and r.time_utc is not None
-    ]
+    cgm = _readings(records, "cgm")
     pairs = pair_readings(
         [r.time_utc.timestamp() for r in refs if r.time_utc is not None],
         [float(r.glucose_mgdl) for r in refs if r.glucose_mgdl is not None],

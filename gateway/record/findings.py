@@ -39,16 +39,21 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-DEFAULT_OWNERS = {
-    "level2_hypo": "clinician",
-    "below_range": "clinician",
-    "missed_meal_boluses": "pump_educator",
-    "site_change_overdue": "pump_educator",
-    "no_upload": "chw",
-    "low_wear": "chw",
-    "tdd_change": "clinician",
-    "refill_mismatch": "pharmacist",
-}
+from gateway.careplan.plan import DEFAULT_OWNERS as SITE_DEFAULT_OWNERS
+
+RULES = (
+    "level2_hypo",
+    "below_range",
+    "missed_meal_boluses",
+    "site_change_overdue",
+    "no_upload",
+    "low_wear",
+    "tdd_change",
+    "refill_mismatch",
+)
+DEFAULT_OWNERS = {rule: SITE_DEFAULT_OWNERS[rule] for rule in RULES}
+"""Owner of each rule's follow-up unless the care plan says otherwise (the site
+defaults live with the care plan: :data:`gateway.careplan.plan.DEFAULT_OWNERS`)."""
 DEFAULTS = {
     "below_range_max_pct": 4.0,
     "missed_meal_bolus_max_pct": 20.0,

@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from gateway.careplan.plan import DEFAULT_OWNERS as SITE_DEFAULT_OWNERS
+
 FloatArray = NDArray[np.float64]
 
 GROUPS = (
@@ -70,17 +72,7 @@ GROUP_TITLES = {
     "meeting": "Meeting targets",
 }
 
-DEFAULT_ROLES = {
-    "data_issues": "chw",
-    "very_low": "clinician",
-    "low": "clinician",
-    "very_high": "clinician",
-    "high": "educator",
-    "tir_drop": "educator",
-    "low_wear": "chw",
-    "low_tir": "educator",
-    "meeting": "educator",
-}
+DEFAULT_ROLES = {group: SITE_DEFAULT_OWNERS[group] for group in GROUPS}
 """Site default owner of each group's follow-up (one role each, so no work is done twice);
 a care plan may override it per patient."""
 
@@ -99,6 +91,18 @@ class Targets:
     recency_days: float = 14.0  # last data older than this is a data issue
     note: str = ""
 
+
+THRESHOLDS = (
+    "very_low_max_pct",
+    "low_max_pct",
+    "very_high_max_pct",
+    "high_max_pct",
+    "tir_min_pct",
+    "wear_min_pct",
+    "tir_drop_points",
+    "recency_days",
+)
+"""The numeric fields of :class:`Targets` (those :func:`classify` takes)."""
 
 PRESETS: dict[str, Targets] = {
     "general": Targets(),
@@ -214,16 +218,7 @@ def classify(
     """
     t = {
         name: np.asarray(targets.get(name, getattr(Targets(), name)), dtype=float)
-        for name in (
-            "very_low_max_pct",
-            "low_max_pct",
-            "very_high_max_pct",
-            "high_max_pct",
-            "tir_min_pct",
-            "wear_min_pct",
-            "tir_drop_points",
-            "recency_days",
-        )
+        for name in THRESHOLDS
     }
     no_data = ~np.isfinite(tir) | ~(days_since_data <= t["recency_days"])
     with np.errstate(invalid="ignore"):
@@ -285,16 +280,7 @@ def worklist(
     high = col("tar_181_250_pct") + col("tar_gt250_pct")
     targets = {
         name: np.array([getattr(p.targets, name) for p in patients], dtype=float)
-        for name in (
-            "very_low_max_pct",
-            "low_max_pct",
-            "very_high_max_pct",
-            "high_max_pct",
-            "tir_min_pct",
-            "wear_min_pct",
-            "tir_drop_points",
-            "recency_days",
-        )
+        for name in THRESHOLDS
     }
     groups = classify(
         very_low=col("tbr_lt54_pct"),
