@@ -134,3 +134,30 @@ class Publisher:
             pass
         self.client.disconnect()
         self.client.loop_stop()
+
+
+def publish_once(
+    config: BrokerConfig, messages: list[tuple[str, str, int, bool]], *, client_id: str
+) -> None:
+    """Connect, publish ``messages`` (topic, payload, qos, retain) and wait for every
+    acknowledgement, disconnect: for a one-off sender such as the care record publishing
+    an edited care plan (gateways drain their outbox with :class:`Publisher`)."""
+    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
+    if config.username is not None:
+        client.username_pw_set(config.username, config.password)
+    if config.tls_ca is not None:
+        client.tls_set(ca_certs=config.tls_ca, tls_version=ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        client.connect(config.host, config.port, config.keepalive_s)
+    except OSError as exc:
+        raise PublishError(f"cannot reach MQTT broker {config.host}:{config.port}: {exc}") from exc
+    client.loop_start()
+    try:
+        infos = [client.publish(t, p, q, r) for t, p, q, r in messages]
+        for info in infos:
+            info.wait_for_publish(timeout=config.timeout_s)
+            if not info.is_published():
+                raise PublishError(f"broker did not acknowledge within {config.timeout_s} s")
+    finally:
+        client.disconnect()
+        client.loop_stop()

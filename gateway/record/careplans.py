@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gateway.careplan.plan import CarePlan, revise
-from gateway.publish.mqtt import BrokerConfig
+from gateway.publish.mqtt import BrokerConfig, publish_once
 from gateway.publish.topics import careplan_topic
 from gateway.record.store import CareRecordStore
 
@@ -20,31 +20,8 @@ def careplan_message(plan: CarePlan) -> tuple[str, str, int, bool]:
 
 
 def publish_careplan(config: BrokerConfig, plan: CarePlan, *, client_id: str) -> None:
-    """Publish one plan and wait for the broker's acknowledgement."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
-
-    from gateway.publish.mqtt import PublishError
-
-    client = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2, client_id=client_id)
-    if config.username is not None:
-        client.username_pw_set(config.username, config.password)
-    if config.tls_ca is not None:
-        client.tls_set(ca_certs=config.tls_ca)
-    try:
-        client.connect(config.host, config.port, config.keepalive_s)
-    except OSError as exc:
-        raise PublishError(f"cannot reach MQTT broker {config.host}:{config.port}: {exc}") from exc
-    client.loop_start()
-    try:
-        topic, payload, qos, retain = careplan_message(plan)
-        info = client.publish(topic, payload, qos, retain)
-        info.wait_for_publish(timeout=config.timeout_s)
-        if not info.is_published():
-            raise PublishError("broker did not acknowledge the care plan")
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    """Publish one plan (retained, QoS 1) and wait for the broker's acknowledgement."""
+    publish_once(config, [careplan_message(plan)], client_id=client_id)
 
 
 def edit_careplan(
