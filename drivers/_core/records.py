@@ -48,6 +48,7 @@ DeviceEventType = Literal[
     "time-change",
     "suspend",
     "resume",
+    "daily-total",
 ]
 
 

@@ -5,16 +5,20 @@ consecutive sequence numbers, in kg/L (mg/dL as mantissa, exponent -5, the way m
 send it) or mol/L (0.1 mmol/L resolution, exponent -4). A :class:`Food` record at the
 same device time becomes a Measurement Context with carbohydrate (id chosen by hour)
 and meal "preprandial"; ``contexts`` may add any other context by sequence number.
+
+The meter has a clock: the Current Time Service (0x1805) shows ``now_utc()`` in
+``zone`` plus ``clock_error``, and the readings are stamped by that same clock (a meter
+7 minutes fast stores every reading 7 minutes late on the wall clock).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from drivers._core.records import Food, GlucoseSample, Record
 from drivers._core.units import mgdl_to_mmoll
-from drivers.ble import racp, uuids
+from drivers.ble import cts, racp, uuids
 from drivers.ble.gls import messages
 from drivers.ble.gls.decode import (
     GlucoseContext,
@@ -44,6 +48,10 @@ class VirtualMeter(VirtualPeripheral):
         contexts: Extra contexts by sequence number (merged over the carbohydrate one).
         faults: Faults to inject.
         serial: Device Information serial number.
+        clock_error: How far the meter's clock is ahead of true local time.
+        zone: The zone the meter's clock was set in (None: UTC).
+        now_utc: The true time (for the Current Time value).
+        current_time: Expose the Current Time Service.
     """
 
     def __init__(
@@ -57,6 +65,10 @@ class VirtualMeter(VirtualPeripheral):
         faults: Faults | None = None,
         serial: str = "BGM0001",
         name: str = "Sim Meter",
+        clock_error: timedelta = timedelta(),
+        zone: tzinfo | None = None,
+        now_utc: Callable[[], datetime] = lambda: datetime.now(UTC),
+        current_time: bool = True,
     ) -> None:
         super().__init__(
             address, name, (uuids.GLUCOSE_SERVICE,), faults or Faults(), frozenset({uuids.RACP})
@@ -65,6 +77,7 @@ class VirtualMeter(VirtualPeripheral):
         carbs = {r.device_time: r.carbs_g for r in items if isinstance(r, Food)}
         samples = [r for r in items if isinstance(r, GlucoseSample) and r.sample_type == "smbg"]
         self.molar = molar
+        self.clock_error, self.zone, self.now_utc = clock_error, zone, now_utc
         self.entries: list[tuple[GlucoseMeasurement, GlucoseContext | None]] = []
         for seq, sample in enumerate(sorted(samples, key=lambda s: s.device_time), first_sequence):
             context = (contexts or {}).get(seq)
@@ -85,15 +98,29 @@ class VirtualMeter(VirtualPeripheral):
         self.add(
             Characteristic(svc, uuids.RACP, ("write", "indicate"), on_write=self.racp.on_write)
         )
+        if current_time:
+            self.add(
+                Characteristic(
+                    cts.CURRENT_TIME_SERVICE,
+                    cts.CURRENT_TIME,
+                    ("read", "notify"),
+                    read=lambda: cts.encode_current_time(self.clock()),
+                )
+            )
         dis = uuids.DEVICE_INFORMATION_SERVICE
         self.add_static(dis, uuids.MANUFACTURER_NAME, b"glucogate-sim")
         self.add_static(dis, uuids.MODEL_NUMBER, b"GLS-1")
         self.add_static(dis, uuids.SERIAL_NUMBER, serial.encode())
 
+    def clock(self) -> datetime:
+        """The meter's wall clock now (naive)."""
+        now = self.now_utc().astimezone(self.zone or UTC)
+        return now.replace(tzinfo=None) + self.clock_error
+
     def _measurement(
         self, seq: int, sample: GlucoseSample, has_context: bool
     ) -> GlucoseMeasurement:
-        t = sample.device_time
+        t = sample.device_time + self.clock_error
         base = t.replace(minute=0, second=0)
         offset = int((t - base) / timedelta(minutes=1))
         base += timedelta(seconds=t.second)

@@ -7,11 +7,20 @@ offsets are uint16 seconds, so at most ~18 h apart), bolus programmed/delivered 
 segment has a ``percent``, else absolute), priming started/done (a ``site-change`` is the
 cannula fill: a priming of its ``prime_u``), therapy state changes, reservoir remaining
 after each bolus and on refill, and a Total Daily Insulin event per UTC day (bolus, and
-scheduled plus temp basal). With a ``zone``, each Reference Time carries that zone's
-offsets and a new one is written when they change (DST), as a pump does on a time
-change. Exposes the IDD Command Control Point and Status Reader CP like a real pump
-so that a test can prove nothing is written there: every write outside the IDD RACP
-lands in :attr:`violations`.
+scheduled plus temp basal). A bolus with a ``calculation`` is preceded by Bolus
+Calculated Part 1 (the recommended food amount and, as correction, the rest of the
+recommended total, net of IOB and rounding; fast amounts, or extended ones for an
+extended bolus) and Part 2 (the programmed amounts split in the same
+meal:correction proportion), at the same instant. With a ``zone``, each Reference
+Time carries that zone's offsets and a new one ("set date time") is written when they
+change (DST), as a pump does on a time change. A ``time-change`` DeviceEvent is the
+user setting the pump clock by ``time_to - time_from``: a "set date time" Reference
+Time whose UTC date is off by that much from then on (the pump believes it). Every
+Reference Time's Relative Offset counts seconds from the previous one (Tidepool's
+``PumpHistoryEventManager``), and one is written at least every 12 hours. Exposes the
+IDD Command Control Point and Status Reader CP like a real pump so that a test can
+prove nothing is written there: every write outside the IDD RACP lands in
+:attr:`violations`.
 """
 
 from __future__ import annotations
@@ -30,6 +39,10 @@ from simulators.ble.gatt import Characteristic, Faults, VirtualPeripheral
 from simulators.ble.racp_server import RacpServer, StoredRecord
 
 REFERENCE_EVERY = timedelta(hours=12)
+CLOCK_SET = -1
+"""Event type of the marker :func:`history_from_records` writes for a ``time-change``:
+its payload is the clock shift in seconds (sint32); the pump turns it into a Reference
+Time."""
 _TYPES = {"normal": 0x33, "extended": 0x3C, "dual": 0x55}
 
 
@@ -60,6 +73,8 @@ def history_from_records(
             )
             d1 = d.bolus_part1_data(bolus_id, kind, _m(fast_d), _m(r.extended_delivered_u), minutes)
             end = 0x33 if r.delivered_u >= r.programmed_u else 0x3C
+            if r.calculation is not None:
+                out += _calculated(r, fast_p)
             out += [(t, d.BOLUS_PROGRAMMED_1, p1), (t, d.BOLUS_PROGRAMMED_2, u8(0) + u16(0))]
             done = t + timedelta(minutes=2)
             out += [
@@ -91,14 +106,50 @@ def history_from_records(
         elif isinstance(r, DeviceEvent) and r.event_type in ("suspend", "resume"):
             old, new = (0x55, 0x33) if r.event_type == "suspend" else (0x33, 0x55)
             out.append((t, d.THERAPY_STATE_CHANGED, u8(old) + u8(new)))
+        elif isinstance(r, DeviceEvent) and r.event_type == "time-change":
+            if r.time_from is not None and r.time_to is not None:
+                shift = int((r.time_to - r.time_from).total_seconds())
+                out.append((t, CLOCK_SET, shift.to_bytes(4, "little", signed=True)))
         elif isinstance(r, DeviceEvent) and r.event_type == "reservoir-change":
             reservoir = float(r.detail or 200)
             out.append((t, d.RESERVOIR_REMAINING, _sf(reservoir)))
     for day, (bolus_u, basal_u) in daily.items():
         closes = datetime.combine(day + timedelta(days=1), time(), tzinfo=UTC)
-        tdd = u8(0) + _sf(bolus_u) + _sf(basal_u) + u16(day.year) + u8(day.month) + u8(day.day)
+        tdd = d.total_daily_data(0, _m(bolus_u), _m(basal_u), day)
         out.append((closes, d.TOTAL_DAILY_INSULIN, tdd))
     return sorted(out, key=lambda e: e[0])
+
+
+def _split(amount: float, meal: float, correction: float) -> tuple[float, float]:
+    """``amount`` as (meal, correction) in the proportion ``meal : correction`` (0.01 U)."""
+    total = meal + correction
+    share = round(amount * meal / total, 2) if total > 0 else round(amount, 2)
+    return share, round(amount - share, 2)
+
+
+def _calculated(b: Bolus, fast_programmed: float) -> list[tuple[datetime, int, bytes]]:
+    """Bolus Calculated Part 1 (recommended) and Part 2 (confirmed = programmed)."""
+    calc, t = b.calculation, b.time_utc
+    assert calc is not None and t is not None
+    # the wire's meal + correction is the pump's recommendation: the correction part is
+    # net of IOB and of the rounding to the pump's step (the total less the food part)
+    meal = round(calc.recommended_food_u or 0.0, 2)
+    total = calc.recommended_total_u
+    if total is None:
+        total = meal + (calc.recommended_correction_u or 0.0)
+    corr = round(total - meal, 2)
+    zero = _m(0.0)
+    if b.subtype == "extended":
+        recommended = (zero, zero, _m(meal), _m(corr))
+    else:
+        recommended = (_m(meal), _m(corr), zero, zero)
+    fast = _split(fast_programmed, meal, corr)
+    extended = _split(b.extended_programmed_u, meal, corr)
+    confirmed = (_m(fast[0]), _m(fast[1]), _m(extended[0]), _m(extended[1]))
+    return [
+        (t, d.BOLUS_CALCULATED_1, d.bolus_calculated_data(*recommended)),
+        (t, d.BOLUS_CALCULATED_2, d.bolus_calculated_data(*confirmed)),
+    ]
 
 
 def _m(value: float) -> MedFloat:
@@ -148,6 +199,7 @@ class VirtualPump(VirtualPeripheral):
         self._number = first_record
         self._ref: datetime | None = None
         self._ref_zone: tuple[int, int] | None = None
+        self._shift = timedelta()
         self.append_history(history_from_records(records))
         self.racp = RacpServer(self, uuids.IDD_RACP, racp.IDD, self.stored, filter_type=0x0F)
         self._build(serial, manufacturer, model)
@@ -156,11 +208,27 @@ class VirtualPump(VirtualPeripheral):
         """Add events (time order), inserting Reference Time events as a pump does."""
         for t, kind, data in events:
             zone = self._zone_at(t)
-            if self._ref is None or t - self._ref >= REFERENCE_EVERY or zone != self._ref_zone:
-                self._ref, self._ref_zone = t.replace(second=0, microsecond=0), zone
-                ref = ZonedLocalTime(self._ref.replace(tzinfo=None), *zone)
-                self._add(d.REFERENCE_TIME, 0, d.reference_time_data(0x3C, ref))
+            while self._ref is not None and t - self._ref >= REFERENCE_EVERY:
+                self._reference(self._ref + REFERENCE_EVERY, self._ref_zone or zone, d.PERIODIC)
+            if kind == CLOCK_SET:
+                self._shift += timedelta(seconds=int.from_bytes(data, "little", signed=True))
+                self._reference(t, zone, d.SET_DATE_TIME)
+                continue
+            if self._ref is None:
+                self._reference(t, zone, d.PERIODIC)
+            elif zone != self._ref_zone:
+                self._reference(t, zone, d.SET_DATE_TIME)
+            assert self._ref is not None
             self._add(kind, int((t - self._ref).total_seconds()), data)
+
+    def _reference(self, t: datetime, zone: tuple[int, int], reason: int) -> None:
+        """A Reference Time at true instant ``t`` (whole minute) as the pump's clock
+        shows it; its Relative Offset counts from the previous reference."""
+        at = t.replace(second=0, microsecond=0)
+        offset = 0 if self._ref is None else int((at - self._ref).total_seconds())
+        self._ref, self._ref_zone = at, zone
+        ref = ZonedLocalTime((at + self._shift).replace(tzinfo=None), *zone)
+        self._add(d.REFERENCE_TIME, offset, d.reference_time_data(reason, ref))
 
     def _zone_at(self, t: datetime) -> tuple[int, int]:
         """(standard offset, DST offset) in minutes at UTC instant ``t``."""

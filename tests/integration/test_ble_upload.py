@@ -24,9 +24,10 @@ def test_detect_lists_the_advertised_profiles(capsys: pytest.CaptureFixture[str]
     ("address", "counts"),
     [
         # the demo devices' seeded series: 288 CGM samples (24 h at 5 min), a pump's
-        # 2 days (6 boluses, 10 basal segments, 5 device events) -- simulators/ble/demo.py
+        # 2 days (6 boluses, 10 basal segments, 5 device events, and the pump's own
+        # Total Daily Insulin for the 3 UTC dates it spans) -- simulators/ble/demo.py
         (CGM, {"cgm": 288}),
-        (PUMP, {"bolus": 6, "basal": 10, "device-event": 5}),
+        (PUMP, {"bolus": 6, "basal": 10, "device-event": 5 + 3}),
     ],
 )
 def test_upload_twice_adds_once(

@@ -7,6 +7,9 @@ the cursor's (``01 03 01 <seq LE16>``), or all (``01 01``) on a first read; pair
 measurement whose flag 0x10 announces a context with the context of the same sequence
 number. Meters that refuse the ``>=`` filter get ``01 01`` and are filtered here.
 
+Clock: :meth:`GlsReader.read_clock` reads the Current Time Service (0x1805/0x2A2B) when
+the meter offers it, for the time base's (device clock, host clock) pair.
+
 Cursor: ``gls/1;seq=<last sequence number>``. When an incremental read finds nothing,
 the reader asks for the last record (``01 06``); a sequence number below the cursor's
 means the meter was reset, and everything is read again.
@@ -14,13 +17,15 @@ means the meter was reset, and everything is read again.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from drivers._core.capabilities import Cursor, HistoryBatch
 from drivers._core.records import Record, make_device_id
-from drivers.ble import racp, uuids
+from drivers.ble import cts, racp, uuids
 from drivers.ble.gls import messages, normalize
 from drivers.ble.gls.decode import (
     GlucoseContext,
@@ -156,3 +161,21 @@ class GlsReader:
                 {**fresh.meta, "sequence_reset": True},
             )
         return HistoryBatch(batch.records, batch.raw + probe.raw, batch.cursor, batch.meta)
+
+    async def read_clock(self) -> datetime | None:
+        """The meter's wall clock now (naive), from Current Time; None without CTS.
+
+        The value read is advanced by the time spent closing the link, so that the
+        caller's host clock read right after this returns pairs with it.
+        """
+        link = await BleLink.open(self.address, self.options)
+        try:
+            if not link.has(cts.CURRENT_TIME):
+                return None
+            value = cts.decode_current_time(await link.read(cts.CURRENT_TIME))
+            read_at = time.monotonic()
+        finally:
+            await link.close()
+        if value.exact is None:
+            return None
+        return value.exact + timedelta(seconds=time.monotonic() - read_at)

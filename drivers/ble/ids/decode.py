@@ -3,7 +3,10 @@ Offset uint16 s | Event Data | [E2E-CRC]``.
 
 Event payloads follow tidepool-org/InsulinDeliveryServiceKit
 ``Service/PumpHistoryEvents/*.swift`` [unverified against the IDS text]; insulin amounts
-are SFLOAT IU there, as here. With E2E protection Tidepool's server appends a CRC only
+are SFLOAT IU there, as here. Bolus Calculated, Reference Time Base Offset and Total
+Daily Insulin Delivery agree with ehealthinnovation/AndroidBLEParser
+(``idd/historydata/*.kt``), a second reading of the specification (see
+firmware-notes/ble-ids.md). With E2E protection Tidepool's server appends a CRC only
 (no counter) to history records; so do we. Events this driver does not interpret are
 kept as :class:`HistoryEvent` with their raw payload and counted in the batch meta.
 """
@@ -11,15 +14,23 @@ kept as :class:`HistoryEvent` with their raw payload and counted in the batch me
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 
 from drivers._core.errors import DecodeError
-from drivers.ble.date_time import ZonedLocalTime, encode_zoned, read_zoned
+from drivers.ble.date_time import (
+    ZonedLocalTime,
+    encode_date_time,
+    encode_zoned,
+    read_date_time,
+    read_zoned,
+)
 from drivers.ble.e2e_crc import append_crc, split_crc
 from drivers.ble.reader import Reader, u16, u32
 from drivers.ble.sfloat import MedFloat, pack_sfloat
 
 REFERENCE_TIME = 0x000F
+REFERENCE_TIME_BASE_OFFSET = 0x0033
+BOLUS_CALCULATED_1, BOLUS_CALCULATED_2 = 0x003C, 0x0055
 BOLUS_PROGRAMMED_1, BOLUS_PROGRAMMED_2 = 0x005A, 0x0066
 BOLUS_DELIVERED_1, BOLUS_DELIVERED_2 = 0x0069, 0x0096
 BASAL_RATE_CHANGED = 0x0099
@@ -33,6 +44,9 @@ PRIMING_STARTED, PRIMING_DONE = 0x0395, 0x039A
 BOLUS_TYPES = {0x0F: "undetermined", 0x33: "fast", 0x3C: "extended", 0x55: "multiwave"}
 TBR_TYPES = {0x0F: "undetermined", 0x33: "absolute", 0x3C: "relative"}
 END_REASONS = {0x0F: "undetermined", 0x33: "completed", 0x3C: "canceled", 0x55: "error-abort"}
+SET_DATE_TIME, PERIODIC, DATE_TIME_LOSS = 0x33, 0x3C, 0x55
+TDD_DATE_TIME_CHANGED = 0x01
+"""Total Daily Insulin Delivery flag: the pump's date time changed since the last total."""
 RECORDING_REASONS = {
     0x0F: "undetermined",
     0x33: "set-date-time",
@@ -65,6 +79,19 @@ class HistoryEvent:
 def _payload(event_type: int, r: Reader) -> dict[str, object]:
     if event_type == REFERENCE_TIME:
         return {"reason": r.u8("recording reason"), "time": read_zoned(r)}
+    if event_type == REFERENCE_TIME_BASE_OFFSET:
+        return {
+            "reason": r.u8("recording reason"),
+            "base_time": read_date_time(r, "base time"),
+            "offset_min": r.sint(2, "time offset"),
+        }
+    if event_type in (BOLUS_CALCULATED_1, BOLUS_CALCULATED_2):
+        return {
+            "fast_meal_u": r.sfloat("fast amount meal"),
+            "fast_correction_u": r.sfloat("fast amount correction"),
+            "extended_meal_u": r.sfloat("extended amount meal"),
+            "extended_correction_u": r.sfloat("extended amount correction"),
+        }
     if event_type in (BOLUS_PROGRAMMED_1, BOLUS_DELIVERED_1):
         return {
             "bolus_id": r.u16("bolus id"),
@@ -173,4 +200,39 @@ def bolus_part1_data(
         + u16(pack_sfloat(fast))
         + u16(pack_sfloat(extended))
         + u16(duration_min)
+    )
+
+
+def base_offset_data(reason: int, base_time: datetime | None, offset_min: int) -> bytes:
+    """Payload of a Reference Time Base Offset event: ``reason | Date Time | sint16 min``."""
+    return (
+        bytes((reason,))
+        + encode_date_time(base_time)
+        + offset_min.to_bytes(2, "little", signed=True)
+    )
+
+
+def bolus_calculated_data(
+    fast_meal: MedFloat,
+    fast_correction: MedFloat,
+    extended_meal: MedFloat,
+    extended_correction: MedFloat,
+) -> bytes:
+    """Payload of Bolus Calculated Part 1 (recommended) or Part 2 (confirmed): four
+    SFLOAT IU in the order fast meal, fast correction, extended meal, extended correction."""
+    return b"".join(
+        u16(pack_sfloat(v))
+        for v in (fast_meal, fast_correction, extended_meal, extended_correction)
+    )
+
+
+def total_daily_data(flags: int, bolus: MedFloat, basal: MedFloat, day: date) -> bytes:
+    """Payload of Total Daily Insulin Delivery: ``flags | bolus SFLOAT | basal SFLOAT |
+    year uint16 | month | day``."""
+    return (
+        bytes((flags,))
+        + u16(pack_sfloat(bolus))
+        + u16(pack_sfloat(basal))
+        + u16(day.year)
+        + bytes((day.month, day.day))
     )

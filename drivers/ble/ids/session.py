@@ -26,8 +26,8 @@ from drivers.ble import racp, uuids
 from drivers.ble.date_time import ZonedLocalTime
 from drivers.ble.history import RacpHistory, make_cursor, parse_cursor, read_identity
 from drivers.ble.ids import messages
-from drivers.ble.ids.decode import REFERENCE_TIME, HistoryEvent, decode_event
-from drivers.ble.ids.normalize import normalize
+from drivers.ble.ids.decode import HistoryEvent, decode_event
+from drivers.ble.ids.normalize import anchor_of, normalize
 from drivers.ble.procedure import ControlPoint
 from drivers.transports.ble import BleLink, BleOptions, ClientBackend, options_for
 
@@ -93,11 +93,9 @@ class _IdsHistory(RacpHistory[HistoryEvent]):
             last = max(items) if result.pending_from is None else result.pending_from - 1
             anchor = self.anchor
             for number in sorted(items):
-                event = items[number]
-                if number <= last and event.event_type == REFERENCE_TIME:
-                    ref = event.fields.get("time")
-                    if isinstance(ref, ZonedLocalTime) and ref.local is not None:
-                        anchor = ref
+                found = anchor_of(items[number]) if number <= last else None
+                if found is not None:
+                    anchor = found
             if anchor is not None and anchor.local is not None and last >= min(items):
                 ref = anchor.local.strftime("%Y%m%dT%H%M%S")
                 tz, dst = anchor.tz_minutes or 0, anchor.dst_minutes or 0

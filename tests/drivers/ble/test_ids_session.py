@@ -45,7 +45,7 @@ def summary(records: list[Record] | tuple[Record, ...]) -> list[tuple[object, ..
             out.append(("bolus", r.time_utc, r.subtype, r.programmed_u, r.delivered_u))
         elif isinstance(r, BasalSegment):
             out.append(("basal", r.time_utc, r.basal_type, r.rate_u_per_h, r.duration_s))
-        elif isinstance(r, DeviceEvent):
+        elif isinstance(r, DeviceEvent) and r.event_type != "daily-total":  # pump-made
             out.append(("event", r.time_utc, r.event_type, r.prime_u))
     return sorted(out, key=repr)
 
