@@ -244,7 +244,7 @@ def cmd_upload_ble(args: argparse.Namespace, config: Config) -> int:
 
     from drivers.ble.detect import reader_for, scan
     from drivers.transports.ble import load_backend
-    from gateway.ingest.device import SyncReader, upload_device
+    from gateway.ingest.device import sync_reader, upload_device
     from gateway.store.sqlite import Store
 
     backend = load_backend(args.ble_backend) if args.ble_backend else None
@@ -262,7 +262,7 @@ def cmd_upload_ble(args: argparse.Namespace, config: Config) -> int:
     device_id = f"ble:{ad.driver}:{args.ble.replace(':', '').lower()}"
     with Store(config.store_path) as store:
         report = upload_device(
-            SyncReader(reader),
+            sync_reader(reader),
             device_id=device_id,
             description=f"{ad.name or ad.kind} (BLE)",
             fmt=str(ad.driver),

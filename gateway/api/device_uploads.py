@@ -32,7 +32,7 @@ from typing import Any
 
 from drivers._core.errors import DriverError
 from gateway.config import Config
-from gateway.ingest.device import STEPS, SyncReader, UploadReport, upload_device
+from gateway.ingest.device import STEPS, UploadReport, sync_reader, upload_device
 from gateway.store.sqlite import Store
 
 log = logging.getLogger(__name__)
@@ -220,7 +220,7 @@ def open_ble(target: Target, backend_spec: str | None, scan_s: float) -> Iterato
         raise UnsupportedDevice(f"advertises a {ad.kind} ({ad.driver}), not {target.driver}")
     address = ad.address
     yield Opened(
-        SyncReader(reader_for(ad.kind, address, backend=backend)),
+        sync_reader(reader_for(ad.kind, address, backend=backend)),
         f"ble:{ad.driver}:{address.replace(':', '').lower()}",
         f"{ad.name or ad.kind} (BLE)",
     )

@@ -57,7 +57,7 @@ from drivers._core.errors import DriverError
 from drivers._core.registry import get_driver
 from gateway.config import Config, HubDevice
 from gateway.hub.disk import MB, DiskReport, enforce
-from gateway.ingest.device import SyncReader, upload_device
+from gateway.ingest.device import sync_reader, upload_device
 from gateway.publish.messages import status_payload
 from gateway.publish.topics import status_topic
 from gateway.store.sqlite import Store
@@ -465,7 +465,7 @@ class Hub:
         driver = DRIVER_BY_KIND[kind]
         name = self._ble_seen[address]
         return Source(
-            SyncReader(reader),
+            sync_reader(reader),
             f"ble:{driver}:{device.ble.replace(':', '').lower()}",
             f"{name or device.kind} (BLE)",
             driver,

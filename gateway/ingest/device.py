@@ -42,6 +42,22 @@ class SyncReader:
         return asyncio.run(self.reader.read_history(since=since))
 
 
+class SyncClockReader(SyncReader):
+    """A :class:`SyncReader` for readers that can read the device clock (a meter with
+    the Current Time Service): the coordinator then pairs it with the host clock."""
+
+    def read_clock(self) -> datetime | None:
+        import asyncio
+
+        clock: datetime | None = asyncio.run(self.reader.read_clock())
+        return clock
+
+
+def sync_reader(reader: Any) -> SyncReader:
+    """The synchronous wrapper that fits ``reader`` (with ``read_clock`` when it has one)."""
+    return SyncClockReader(reader) if hasattr(reader, "read_clock") else SyncReader(reader)
+
+
 Progress = Callable[[str, float], None]
 """Called with a step name and the overall fraction done (0..1)."""
 
@@ -107,7 +123,8 @@ def upload_device(
     clock: ClockPair | None = None
     if isinstance(driver, ClockReader):
         device_clock = driver.read_clock()
-        clock = ClockPair(device_time=device_clock, host_utc=now_utc())
+        if device_clock is not None:  # None: a device that cannot tell its clock
+            clock = ClockPair(device_time=device_clock, host_utc=now_utc())
     progress("clock", STEPS[0][1])
     stored = store.cursor(device_id)
     batch = driver.read_history(since=Cursor(stored) if stored is not None else None)

@@ -84,3 +84,32 @@ def test_a_meter_seven_minutes_fast_is_corrected_by_the_clock_pair() -> None:
 def test_meter_without_current_time_has_no_clock() -> None:
     _truth, reader = _meter(current_time=False)
     assert run(reader.read_clock()) is None
+
+
+def test_the_upload_coordinator_pairs_the_meter_clock(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Through ``gateway.ingest.device.upload_device`` (what the CLI, the kiosk and the
+    hub run): the stored readings are on true UTC; a meter without CTS uploads too."""
+    from gateway.config import Config
+    from gateway.ingest.device import sync_reader, upload_device
+    from gateway.store.sqlite import Store
+
+    config = Config(site="s", gateway_id="g", data_dir=tmp_path, timezone=TZ)
+    for kwargs, offset in (({"clock_error": FAST_BY}, -420), ({"current_time": False}, 0)):
+        truth, reader = _meter(**kwargs)
+        with Store(tmp_path / f"{offset}.sqlite") as store:
+            report = upload_device(
+                sync_reader(reader),
+                device_id=f"ble:gls:{offset}",
+                description="meter",
+                fmt="ble-gls",
+                config=config,
+                store=store,
+                now_utc=lambda: NOW_UTC,
+            )
+        assert report.clock is None if offset == 0 else report.clock is not None
+        times = [r.time_utc for r in report.records if isinstance(r, GlucoseSample)]
+        if offset:
+            assert times == [s.time_utc for s in truth]
+            assert {r.clock_offset_s for r in report.records} == {offset}
+        else:
+            assert len(times) == len(truth)
