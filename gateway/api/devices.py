@@ -119,7 +119,7 @@ def device_router(config: Config, tokens: Mapping[str, Role]) -> APIRouter:
     @router.get("/api/devices/uploads/{upload_id}")
     def upload_state(upload_id: str, who: Principal = uploaders) -> dict[str, Any]:
         job = job_or_404(upload_id)
-        audit(who, "read-device-upload", {"upload": upload_id})
+        audit(who, "read-device-upload", {"upload": upload_id, **_patient_of(job)})
         return job.as_json()
 
     @router.get("/api/devices/uploads/{upload_id}/events")
@@ -131,7 +131,7 @@ def device_router(config: Config, tokens: Mapping[str, Role]) -> APIRouter:
     ) -> Response:
         job = job_or_404(upload_id)
         seen = int(last_event_id) if last_event_id and last_event_id.isdigit() else 0
-        audit(who, "watch-device-upload", {"upload": upload_id, "after": seen})
+        audit(who, "watch-device-upload", {"upload": upload_id, "after": seen, **_patient_of(job)})
         if job.state != "running" and seen >= len(job.events):
             return Response(status_code=status.HTTP_204_NO_CONTENT)  # EventSource stops
         return StreamingResponse(
@@ -141,6 +141,15 @@ def device_router(config: Config, tokens: Mapping[str, Role]) -> APIRouter:
         )
 
     return router
+
+
+def _patient_of(job: UploadJob) -> dict[str, object]:
+    """``{"patient": pseudonym}`` once the job's events carry the patient (its ``done``
+    event), so the audit entry of a read names whose data was read; else empty."""
+    for event in job.events_after(0):
+        if event["type"] == "done":
+            return {"patient": event["patient"]}
+    return {}
 
 
 def _target(body: UploadRequest, config: Config) -> Target:
