@@ -112,10 +112,24 @@ def cmd_report(args: argparse.Namespace) -> int:
     from gateway.reports import ReportRequest, render_report
 
     config = _config(args)
+    careplan = None
+    if args.careplan:
+        from gateway.careplan.plan import CarePlanError, loads
+
+        try:
+            careplan = loads(Path(args.careplan).read_bytes())
+        except (OSError, CarePlanError) as exc:
+            print(f"glucogate: {args.careplan}: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     export, records = load_file(Path(args.file), config.timezone)
     # the report shows the site pseudonym that ``import`` gives the same patient
     secret = load_or_create_secret(config.key_path)
     pseudonym = patient_pseudonym(secret, config.site, args.patient or default_local_id(records))
+    if careplan is not None and careplan.patient != pseudonym:
+        print(
+            f"glucogate: note: the care plan is for {careplan.patient}, this file is {pseudonym}",
+            file=sys.stderr,
+        )
     request = ReportRequest(
         records=records,
         patient=pseudonym,
@@ -123,6 +137,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         days=args.days,
         devices=(export.device,),
         source=export.format,
+        careplan=careplan,
     )
     try:
         document = render_report(args.kind, request, args.format)
@@ -416,6 +431,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--patient", help="local patient identity (stays on this machine)")
     p.add_argument("--data-dir", help="where the site key lives (for the pseudonym)")
     p.add_argument("--site", help="site name (for the pseudonym)")
+    p.add_argument(
+        "--careplan",
+        metavar="PATH",
+        help="care plan JSON (agreement report, handout); default: consensus targets, English",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("detect", help="list serial ports and BLE devices and what each one is")

@@ -16,8 +16,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from drivers._core.records import Record
+
+if TYPE_CHECKING:
+    from gateway.careplan.plan import CarePlan
 
 DEFAULT_DAYS = 14
 """The default report period: the last 14 days of data, the consensus minimum for a
@@ -36,6 +40,8 @@ class ReportRequest:
         days: period length in days, ending at the last CGM reading.
         devices: device descriptions for the header (model names, no serials).
         source: where the data came from (export format or upload), for the footer.
+        careplan: the patient's care plan (agreement report, handout); None: the
+            consensus general targets, the site's default agreements, English.
     """
 
     records: Sequence[Record]
@@ -44,6 +50,7 @@ class ReportRequest:
     days: int = DEFAULT_DAYS
     devices: tuple[str, ...] = ()
     source: str = ""
+    careplan: CarePlan | None = None
 
 
 Renderer = Callable[[ReportRequest, str], bytes]
@@ -71,6 +78,18 @@ REPORTS: dict[str, ReportKind] = {
         ("html", "pdf"),
         "gateway.reports.agp:render",
         "consensus AGP report: statistics, time in ranges, AGP, daily profiles, events",
+    ),
+    "agreement": ReportKind(
+        "agreement",
+        ("html", "pdf"),
+        "gateway.reports.agreement:render",
+        "pump educators: care-plan items, bolus patterns by day, CGM vs meter agreement",
+    ),
+    "handout": ReportKind(
+        "handout",
+        ("html", "pdf"),
+        "gateway.reports.handout:render",
+        "one page for the patient in plain words, in the care plan's language",
     ),
 }
 """Report kinds by name (the choices of ``glucogate report --kind``)."""

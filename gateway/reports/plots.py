@@ -260,3 +260,77 @@ def draw_gri(ax: Axes, hypo: float | None, hyper: float | None, *, fontsize: flo
     ax.set_xlabel("Hyperglycaemia component (%)", fontsize=fontsize)
     ax.set_ylabel("Hypoglycaemia component (%)", fontsize=fontsize)
     ax.tick_params(labelsize=fontsize - 1)
+
+
+CLARKE_MAX_MGDL = 400.0
+"""Axis limit of the Clarke error-grid plot (Clarke 1987, Fig. 1); larger values are
+drawn on the edge so that every pair stays visible."""
+ZONE_COLOURS = ("#38761d", "#3d85c6", "#e69138", "#cc0000", "#741b47")
+"""Point colour of zones A-E."""
+_CLARKE_LINES: tuple[tuple[tuple[float, float], tuple[float, float]], ...] = (
+    ((0.0, 175.0 / 3.0), (70.0, 70.0)),
+    ((175.0 / 3.0, 400.0 / 1.2), (70.0, 400.0)),
+    ((70.0, 70.0), (84.0, 400.0)),
+    ((0.0, 70.0), (180.0, 180.0)),
+    ((70.0, 290.0), (180.0, 400.0)),
+    ((70.0, 70.0), (0.0, 56.0)),
+    ((70.0, 400.0), (56.0, 320.0)),
+    ((180.0, 180.0), (0.0, 70.0)),
+    ((180.0, 400.0), (70.0, 70.0)),
+    ((240.0, 240.0), (70.0, 180.0)),
+    ((240.0, 400.0), (180.0, 180.0)),
+    ((130.0, 180.0), (0.0, 70.0)),
+)
+"""Zone boundaries as (x0, x1), (y0, y1) segments in mg/dL: reference on x, CGM on y."""
+_CLARKE_LABELS = (
+    (30, 15, "A"),
+    (345, 330, "A"),
+    (370, 260, "B"),
+    (280, 370, "B"),
+    (160, 370, "C"),
+    (160, 15, "C"),
+    (30, 140, "D"),
+    (370, 120, "D"),
+    (30, 370, "E"),
+    (370, 15, "E"),
+)
+
+
+def draw_clarke(
+    ax: Axes,
+    ref_mgdl: Sequence[float],
+    cgm_mgdl: Sequence[float],
+    zones: Sequence[int],
+    *,
+    fontsize: float = 8.0,
+) -> None:
+    """The Clarke error grid (Clarke WL et al. Diabetes Care 1987;10:622-628,
+    doi:10.2337/diacare.10.5.622, Fig. 1) with one point per (reference, CGM) pair,
+    coloured by its zone (0-4 = A-E, from :func:`analytics.agreement.clarke_zones`).
+
+    The points are one marker line with the SVG id ``clarke-points`` (one ``<use>`` per
+    pair), so a reader of the HTML can count them. Values above 400 mg/dL sit on the
+    edge.
+    """
+    ax.plot([0, CLARKE_MAX_MGDL], [0, CLARKE_MAX_MGDL], ":", color="#999", lw=0.7)
+    for xs, ys in _CLARKE_LINES:
+        ax.plot(xs, ys, "-", color="#444", lw=0.9)
+    for x, y, label in _CLARKE_LABELS:
+        ax.text(x, y, label, fontsize=fontsize + 2, fontweight="bold", color="#666")
+    top = CLARKE_MAX_MGDL - 1.0
+    ref = np.clip(np.asarray(ref_mgdl, dtype=np.float64), 0.0, top)
+    cgm = np.clip(np.asarray(cgm_mgdl, dtype=np.float64), 0.0, top)
+    zone = np.asarray(zones, dtype=np.int64)
+    colours = [ZONE_COLOURS[z] if 0 <= z < len(ZONE_COLOURS) else "#000" for z in zone]
+    if ref.size:
+        points = ax.scatter(ref, cgm, s=14, c=colours, edgecolors="white", linewidths=0.4)
+        points.set_gid("clarke-points")
+        points.set_zorder(3)
+    ax.set_xlim(0, CLARKE_MAX_MGDL)
+    ax.set_ylim(0, CLARKE_MAX_MGDL)
+    ax.set_aspect("equal")
+    ax.set_xticks(range(0, 401, 100))
+    ax.set_yticks(range(0, 401, 100))
+    ax.set_xlabel("Meter (reference) glucose, mg/dL", fontsize=fontsize)
+    ax.set_ylabel("CGM glucose, mg/dL", fontsize=fontsize)
+    ax.tick_params(labelsize=fontsize - 1)

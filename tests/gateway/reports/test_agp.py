@@ -275,7 +275,7 @@ def test_short_period_is_flagged(export: Path, tmp_path: Path) -> None:
 def test_registry_is_the_cli_choice_list() -> None:
     sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
     kind = next(a for a in sub.choices["report"]._actions if a.dest == "kind")
-    assert set(kind.choices or ()) == set(REPORTS) == {"agp"}
+    assert set(kind.choices or ()) == set(REPORTS) == {"agp", "agreement", "handout"}
     with pytest.raises(ValueError, match="writes html, pdf"):
         render_report("agp", ReportRequest(records=(), patient="p-x"), "docx")
     with pytest.raises(ReportDataError, match="no CGM readings"):
