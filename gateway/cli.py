@@ -121,10 +121,29 @@ def cmd_report(args: argparse.Namespace) -> int:
         except (OSError, CarePlanError) as exc:
             print(f"glucogate: {args.careplan}: {exc}", file=sys.stderr)
             return EXIT_BAD_INPUT
-    export, records = load_file(Path(args.file), config.timezone)
-    # the report shows the site pseudonym that ``import`` gives the same patient
-    secret = load_or_create_secret(config.key_path)
-    pseudonym = patient_pseudonym(secret, config.site, args.patient or default_local_id(records))
+    if args.file is not None:
+        export, records = load_file(Path(args.file), config.timezone)
+        devices: tuple[str, ...] = (export.device,)
+        source = export.format
+        # the report shows the site pseudonym that ``import`` gives the same patient
+        secret = load_or_create_secret(config.key_path)
+        pseudonym = patient_pseudonym(
+            secret, config.site, args.patient or default_local_id(records)
+        )
+    else:  # by patient: everything the gateway's store holds for them, every source
+        from gateway.store.sqlite import Store
+
+        if not args.patient:
+            raise ConfigError("report needs a FILE or --patient LOCAL_ID (from the store)")
+        if not config.store_path.exists():
+            raise ConfigError(f"no store at {config.store_path}: give --data-dir")
+        with Store(config.store_path) as store:
+            found = store.patient_by_local_id(args.patient)
+            if found is None:
+                raise ConfigError("no patient with that local identity in the store")
+            records = store.records(found)
+            devices = tuple(store.device_descriptions(found))
+        pseudonym, source = found.pseudonym, "store"
     if careplan is not None and careplan.patient != pseudonym:
         print(
             f"glucogate: note: the care plan is for {careplan.patient}, this file is {pseudonym}",
@@ -135,8 +154,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         patient=pseudonym,
         tz=config.timezone,
         days=args.days,
-        devices=(export.device,),
-        source=export.format,
+        devices=devices,
+        source=source,
         careplan=careplan,
     )
     try:
@@ -146,7 +165,7 @@ def cmd_report(args: argparse.Namespace) -> int:
             raise
         raise ConfigError("reports need matplotlib: pip install 'glucogate[reports]'") from exc
     except ValueError as exc:
-        print(f"glucogate: {args.file}: {exc}", file=sys.stderr)
+        print(f"glucogate: {args.file or pseudonym}: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -181,6 +200,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_record(args: argparse.Namespace) -> int:
     import signal
     import threading
+    import time
 
     from gateway.record.service import subscribe
     from gateway.record.store import CareRecordStore
@@ -188,13 +208,42 @@ def cmd_record(args: argparse.Namespace) -> int:
     config = _config(args)
     if config.mqtt is None:
         raise ConfigError("the care record needs a broker: --mqtt HOST:PORT or [mqtt] host")
+    server = None
+    if args.serve:
+        import uvicorn
+
+        from gateway.api.auth import Role
+        from gateway.record.web import create_record_app
+
+        host, _, port = args.serve.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"--serve {args.serve!r}: expected HOST:PORT")
+        try:
+            tokens = {digest: Role(role) for digest, role in config.api_tokens}
+        except ValueError as exc:
+            raise ConfigError(f"[api.tokens]: {exc}") from exc
+        if not tokens:
+            raise ConfigError("no [api.tokens] configured: nobody could sign in")
     store = CareRecordStore(Path(args.db))
     sub, intake = subscribe(config.mqtt, store, sites=args.site_filter or ["+"])
+    if args.serve:
+        app = create_record_app(store, tokens, broker=config.mqtt)
+        server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="info"))
+        web = threading.Thread(target=server.run, name="care-record-web", daemon=True)
+        web.start()
+        deadline = time.monotonic() + 10
+        while not server.started and web.is_alive() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if not server.started:  # the port is taken or the host is not ours
+            server.should_exit = True
+            sub.stop()
+            store.close()
+            raise ConfigError(f"--serve {args.serve}: the web server did not start")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     print(
         f"care record: receiving glucogate/v1/{'|'.join(args.site_filter or ['+'])}/# into"
-        f" {args.db}; Ctrl-C to stop",
+        f" {args.db}{f'; pages on http://{args.serve}/' if args.serve else ''}; Ctrl-C to stop",
         flush=True,
     )
     try:
@@ -202,6 +251,9 @@ def cmd_record(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        if server is not None:
+            server.should_exit = True
+            web.join(10)  # finish answering before the store closes
         sub.stop()
         store.close()
     print(f"care record: {intake.accepted} messages accepted", flush=True)
@@ -421,8 +473,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     from gateway.reports import DEFAULT_DAYS, REPORTS
 
-    p = sub.add_parser("report", help="a printable report of a file (HTML or PDF)")
-    p.add_argument("file")
+    p = sub.add_parser(
+        "report", help="a printable report of a file, or of a stored patient (HTML or PDF)"
+    )
+    p.add_argument("file", nargs="?", help="a vendor export; omit it to report --patient")
     p.add_argument("--kind", choices=sorted(REPORTS), default="agp", help="report kind")
     p.add_argument("--format", choices=("html", "pdf"), default="html")
     p.add_argument("--out", required=True, help="file to write")
@@ -497,6 +551,11 @@ def build_parser() -> argparse.ArgumentParser:
         dest="site_filter",
         action="append",
         help="only this site (repeatable); default every site",
+    )
+    p.add_argument(
+        "--serve",
+        metavar="HOST:PORT",
+        help="also serve the care team's pages (worklist, patients, care plans) here",
     )
     p.set_defaults(func=cmd_record)
 

@@ -13,15 +13,21 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
-from jsonschema import Draft202012Validator, ValidationError
+import jsonschema_rs
 
 from gateway.publish.messages import load_schema
 from gateway.publish.mqtt import BrokerConfig
 from gateway.publish.subscribe import Subscription
 from gateway.record.store import CareRecordStore
 
+# jsonschema-rs (Rust): the care record's intake spent 60-80 % of its time validating
+# with the pure-Python jsonschema (31 ms per 500-record message; 0.4 ms with this, and
+# 10,500 -> 69,100 records/s end to end in bench/care_record_load_bench.py). It also
+# reads ``$`` as the end of the text, as JSON Schema means it, where Python's ``re``
+# lets a pattern pass a value with a trailing newline (a look-alike "site-a\n").
 _VALIDATORS = {
-    name: Draft202012Validator(load_schema(name)) for name in ("records", "summary", "status")
+    name: jsonschema_rs.validator_for(load_schema(name))
+    for name in ("records", "summary", "status")
 }
 
 
@@ -68,8 +74,8 @@ class Intake:
     def _valid(self, topic: str, schema: str, doc: Any) -> bool:
         try:
             _VALIDATORS[schema].validate(doc)
-        except ValidationError as exc:
-            where = "/".join(str(p) for p in exc.absolute_path) or "(top)"
+        except jsonschema_rs.ValidationError as exc:
+            where = "/".join(str(p) for p in exc.instance_path) or "(top)"
             self.store.reject(topic, f"{schema} schema: {where}: {exc.message}")
             return False
         return True

@@ -110,6 +110,21 @@ class Store:
             return Patient(int(cur.lastrowid or 0), pseudonym, tz)
         return Patient(int(row[0]), str(row[1]), str(row[2]))
 
+    def patient_by_local_id(self, local_id: str) -> Patient | None:
+        """The patient with this local identity, or None (never creates one)."""
+        row = self.db.execute(
+            "SELECT id, pseudonym, tz FROM patients WHERE local_id = ?", (local_id,)
+        ).fetchone()
+        return None if row is None else Patient(int(row[0]), str(row[1]), str(row[2]))
+
+    def device_descriptions(self, patient: Patient) -> list[str]:
+        """What each of the patient's devices is (no serial numbers), oldest first."""
+        rows = self.db.execute(
+            "SELECT description FROM devices WHERE patient_id = ? ORDER BY first_seen_utc",
+            (patient.id,),
+        ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def patient_by_pseudonym(self, pseudonym: str) -> Patient | None:
         """The patient behind a pseudonym, or None."""
         row = self.db.execute(

@@ -123,8 +123,31 @@ def test_two_sites_into_one_care_record(
         assert sum(p.records for p in store.patients()) == 309
         reasons = [r for _, r in store.rejected()]
         assert "do not match the topic" in reasons[0]
-        assert reasons[1].startswith("records schema: (top): 'site' is a required property")
+        assert reasons[1].startswith('records schema: (top): "site" is a required property')
         assert reasons[2].startswith("payload is not JSON")
     finally:
         sub.stop()
         store.close()
+
+
+def test_a_trailing_newline_does_not_make_a_look_alike_site_or_patient(tmp_path: Path) -> None:
+    """JSON Schema's ``$`` is the end of the text; Python's ``re`` also lets it match
+    before a final newline, which let "site-a\\n" pass (found by the load test)."""
+    from gateway.record.service import Intake
+
+    store = CareRecordStore(tmp_path / "r.sqlite")
+    intake = Intake(store)
+    doc = {
+        "schema": "glucogate/records/v1",
+        "site": "site-a\n",
+        "patient": "p-aaaaaaaaaaaaaaaa",
+        "gateway": "gw",
+        "batch": {"index": 0, "count": 1},
+        "records": [],
+    }
+    intake.handle(
+        "glucogate/v1/site-a\n/p-aaaaaaaaaaaaaaaa/records", json.dumps(doc).encode(), False
+    )
+    [(_, reason)] = store.rejected()
+    assert reason.startswith("records schema: site:")
+    store.close()
