@@ -143,6 +143,11 @@ def cmd_report(args: argparse.Namespace) -> int:
                 raise ConfigError("no patient with that local identity in the store")
             records = store.records(found)
             devices = tuple(store.device_descriptions(found))
+            stored_plan = store.careplan_doc(found.pseudonym)
+        if careplan is None and stored_plan is not None:  # the care record's current plan
+            from gateway.careplan.plan import loads
+
+            careplan = loads(stored_plan)
         pseudonym, source = found.pseudonym, "store"
     if careplan is not None and careplan.patient != pseudonym:
         print(
@@ -171,6 +176,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(document)
     print(f"{args.kind} report ({args.format}) for {pseudonym}: {out}")
+    return 0
+
+
+def cmd_careplans(args: argparse.Namespace) -> int:
+    from gateway.ingest.careplans import pull_careplans
+    from gateway.store.sqlite import Store
+
+    config = _config(args)
+    if config.mqtt is None:
+        raise ConfigError("careplans --pull needs a broker: --mqtt HOST:PORT or [mqtt]")
+    with Store(config.store_path) as store:
+        kept = pull_careplans(config, store)
+    print(f"{kept} new care plan version(s) kept for site {config.site}")
     return 0
 
 
@@ -562,6 +580,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("token-hash", help="print the SHA-256 of a token for [api.tokens]")
     p.add_argument("token")
     p.set_defaults(func=cmd_token_hash)
+
+    p = sub.add_parser("careplans", help="fetch the site's current care plans from the broker")
+    p.add_argument("--pull", action="store_true", required=True)
+    p.add_argument("--data-dir", help="where the store lives")
+    p.add_argument("--site", help="site name (topic segment)")
+    p.add_argument("--mqtt", metavar="HOST[:PORT]", help="the broker")
+    p.set_defaults(func=cmd_careplans)
 
     p = sub.add_parser("demo", help="synthetic patient -> export -> gateway -> report + messages")
     p.add_argument("--out", default="demo-output", help="folder for the store, report, messages")

@@ -27,7 +27,13 @@ class Subscription:
     """Subscribes ``topics`` on a broker and hands every message to ``handler``."""
 
     def __init__(
-        self, config: BrokerConfig, *, client_id: str, topics: Sequence[str], handler: Handler
+        self,
+        config: BrokerConfig,
+        *,
+        client_id: str,
+        topics: Sequence[str],
+        handler: Handler,
+        clean_session: bool = False,
     ) -> None:
         self.config = config
         self.topics = list(topics)
@@ -37,7 +43,7 @@ class Subscription:
         self.client = mqtt.Client(
             callback_api_version=CallbackAPIVersion.VERSION2,
             client_id=client_id,
-            clean_session=False,
+            clean_session=clean_session,
         )
         if config.username is not None:
             self.client.username_pw_set(config.username, config.password)

@@ -67,4 +67,13 @@ MIGRATIONS: tuple[str, ...] = (
         detail      TEXT NOT NULL
     );
     """,
+    # 2: care plans received from the care record (the current version per patient).
+    """
+    CREATE TABLE careplans (
+        pseudonym    TEXT PRIMARY KEY,
+        version      INTEGER NOT NULL,
+        doc          TEXT NOT NULL,
+        received_utc TEXT NOT NULL
+    );
+    """,
 )

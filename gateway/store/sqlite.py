@@ -125,6 +125,26 @@ class Store:
         ).fetchall()
         return [str(r[0]) for r in rows]
 
+    def save_careplan(self, pseudonym: str, version: int, doc: str) -> bool:
+        """Keep a care plan received from the care record if it is newer than the one
+        held; returns whether it was kept (a redelivered or older version is not)."""
+        with self.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO careplans (pseudonym, version, doc, received_utc) VALUES"
+                " (?, ?, ?, ?) ON CONFLICT(pseudonym) DO UPDATE SET version ="
+                " excluded.version, doc = excluded.doc, received_utc = excluded.received_utc"
+                " WHERE excluded.version > careplans.version",
+                (pseudonym, version, doc, _now()),
+            )
+            return cur.rowcount == 1
+
+    def careplan_doc(self, pseudonym: str) -> str | None:
+        """The current care plan's JSON for a patient, if one was received."""
+        row = self.db.execute(
+            "SELECT doc FROM careplans WHERE pseudonym = ?", (pseudonym,)
+        ).fetchone()
+        return None if row is None else str(row[0])
+
     def patient_by_pseudonym(self, pseudonym: str) -> Patient | None:
         """The patient behind a pseudonym, or None."""
         row = self.db.execute(
