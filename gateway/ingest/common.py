@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from drivers._core.records import Record, count_by_kind
-from gateway.analyze.summary import cgm_series, patient_metrics
+from gateway.analyze.summary import cgm_series, patient_metrics, window_summaries
 from gateway.config import Config
 from gateway.identity import load_or_create_secret, patient_pseudonym
 from gateway.publish.messages import Message, record_messages, summary_message
@@ -56,6 +56,11 @@ def refresh_summary(
     since = None if last is None else last - timedelta(days=SUMMARY_DAYS)
     series = cgm_series(store.records(patient, kind="glucose", since_utc=since))
     metrics = patient_metrics(series) if series.mgdl.size else {}
+    if metrics:
+        # the care record's worklist flags a large drop in time in range: the last 14
+        # days against the 14 before them, worked out here where the readings are
+        change = window_summaries(series).get("change_14d", {}).get("tir_70_180_pct")
+        metrics["tir_change_14d_points"] = change
     if changed and series.first_utc is not None and series.last_utc is not None:
         store.enqueue(
             [

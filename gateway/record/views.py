@@ -12,9 +12,9 @@ Role scopes: the sign-in roles (:class:`gateway.api.auth.Role`) have no separate
 ``pump_educator`` follow-ups too (findings for missed meal boluses and overdue site
 changes). ``admin`` acts for every role.
 
-The summary a gateway publishes is the newest window only; the store keeps one per
-patient, so the "large drop in time in range" group needs a previous window that the
-care record does not yet keep (``previous`` stays empty, the group never fires here).
+The summary a gateway publishes is the newest window only and the store keeps one per
+patient; the "large drop in time in range" group uses the gateway's own comparison in
+that summary (``tir_change_14d_points``: the last 14 days against the 14 before).
 """
 
 from __future__ import annotations

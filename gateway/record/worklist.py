@@ -161,7 +161,12 @@ class PatientMetrics:
             tar_gt250_pct=num(metrics, "tar_gt250_pct"),
             tir_70_180_pct=num(metrics, "tir_70_180_pct"),
             wear_pct=num(metrics, "wear_pct"),
-            previous_tir_70_180_pct=num(previous, "tir_70_180_pct"),
+            previous_tir_70_180_pct=(
+                num(previous, "tir_70_180_pct")
+                if previous is not None or not np.isfinite(num(metrics, "tir_change_14d_points"))
+                # the gateway's own comparison: the last 14 days against the 14 before
+                else num(metrics, "tir_70_180_pct") - num(metrics, "tir_change_14d_points")
+            ),
             days_since_data=days_since_data,
             targets=targets or Targets(),
             roles=dict(roles or {}),

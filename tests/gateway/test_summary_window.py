@@ -32,3 +32,6 @@ def test_summary_reads_only_the_last_90_days(tmp_path: Path) -> None:
     assert window["start_utc"] == (last - timedelta(days=90)).isoformat()
     # the 100 mg/dL month lies outside the window: every reading inside is 200
     assert metrics["mean_mgdl"] == 200.0
+    # the last 14 days against the 14 before, for the care record's worklist: all 200
+    # mg/dL in both, no change in time in range
+    assert metrics["tir_change_14d_points"] == 0.0

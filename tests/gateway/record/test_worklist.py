@@ -234,3 +234,25 @@ def test_targets_defaults_are_the_consensus_numbers() -> None:
         t.tir_min_pct,
         t.wear_min_pct,
     ) == (1.0, 4.0, 5.0, 25.0, 70.0, 70.0)
+
+
+def test_the_gateways_14_day_change_flags_a_drop_without_a_stored_previous_summary() -> None:
+    """The summary carries ``tir_change_14d_points`` (last 14 days against the 14
+    before, computed at the gateway): a fall of 15 points is a large drop."""
+    base = {
+        "tbr_lt54_pct": 0.2,
+        "tbr_54_69_pct": 1.0,
+        "tar_181_250_pct": 15.0,
+        "tar_gt250_pct": 2.0,
+        "tir_70_180_pct": 81.8,
+        "wear_pct": 95.0,
+    }
+    dropped = PatientMetrics.from_summary(
+        "p", {**base, "tir_change_14d_points": -15.0}, days_since_data=1.0
+    )
+    steady = PatientMetrics.from_summary(
+        "q", {**base, "tir_change_14d_points": -14.9}, days_since_data=1.0
+    )
+    groups = {e.pseudonym: (e.group, e.reason) for e in worklist([dropped, steady])}
+    assert groups["p"] == ("tir_drop", "time in range 81.8 %, down 15.0 points (flag at 15)")
+    assert groups["q"][0] == "meeting"
