@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from types import MemberDescriptorType
 from typing import Any, ClassVar, Literal, Self, TypeVar
 
@@ -152,10 +152,12 @@ class _Helpers:
     that is most of the time spent. The functions here are generated from the field
     list, as ``dataclasses`` itself generates ``__init__``: straight-line code that sets
     each slot through its descriptor and reads each field once. They do exactly what
-    the generic loops did (same fields, same order, same values).
+    the generic loops did (same fields, same order, same values). ``make`` is the
+    class's ``__init__`` (same parameters, defaults and factories) and
+    ``json_and_time`` is ``to_json`` plus ``time_utc``'s ISO text, for bulk imports.
     """
 
-    __slots__ = ("evolve", "resolved", "to_dict", "to_json")
+    __slots__ = ("evolve", "json_and_time", "make", "resolved", "to_dict", "to_json")
 
     def __init__(self, cls: type) -> None:
         names = _field_names(cls)
@@ -171,11 +173,24 @@ class _Helpers:
             "_int": int.__repr__,
             "_INF": _INFINITY,
             "datetime": datetime,
+            "_UTC": UTC,
+            "_NAIVE_EPOCH": _NAIVE_EPOCH,
+            "_UTC_EPOCH": _UTC_EPOCH,
         }
         for name in names:
             env[f"_set_{name}"] = _slot_setter(cls, name)
         opening = '{"kind":' + _json_str(getattr(cls, "kind", "record"))
         keys = {n: "," + _json_str(n) + ":" for n in names}
+        json_parts = {
+            n: f"        {keys[n]!r}, _esc(v) if (t := type(v := self.{n})) is str"
+            " else 'null' if v is None"
+            " else _float(v) if t is float and -_INF < v < _INF"
+            " else _int(v) if t is int"
+            " else _esc(v.isoformat()) if t is datetime"
+            " else '[]' if t is tuple and not v"
+            " else _value(v),"
+            for n in names
+        }
         copy_lines = [
             "def evolve(self, changes):",
             "    new = _new(_cls)",
@@ -200,24 +215,61 @@ class _Helpers:
             "def to_json(self):",
             "    return ''.join((",
             f"        {opening!r},",
-            *(
-                f"        {keys[n]!r}, _esc(v) if (t := type(v := self.{n})) is str"
-                " else 'null' if v is None"
-                " else _float(v) if t is float and -_INF < v < _INF"
-                " else _int(v) if t is int"
-                " else _esc(v.isoformat()) if t is datetime"
-                " else '[]' if t is tuple and not v"
-                " else _value(v),"
-                for n in names
-            ),
+            *json_parts.values(),
             "        '}',",
             "    ))",
         ]
+        if "time_utc" in names:  # the store's column is time_utc's ISO text: made once
+            json_parts["time_utc"] = (
+                f"        {keys['time_utc']!r}, 'null' if tu is None"
+                " else '\"' + iso + '\"' if type(tu) is datetime else _value(tu),"
+            )
+            copy_lines += [
+                "def json_and_time(self):",
+                "    tu = self.time_utc",
+                "    iso = None if tu is None else tu.isoformat() if tu.tzinfo is not _UTC"
+                " or type(tu) is not datetime"
+                # a UTC instant's ISO text: its naive twin's plus the offset, no utcoffset()
+                " else (_NAIVE_EPOCH + (tu - _UTC_EPOCH)).isoformat() + '+00:00'",
+                "    return ''.join((",
+                f"        {opening!r},",
+                *json_parts.values(),
+                "        '}',",
+                "    )), iso",
+            ]
+        fields = dataclasses.fields(cls)
+        plain_init = all(f.init for f in fields) and not hasattr(cls, "__post_init__")
+        if plain_init:  # the dataclass __init__ minus its per-field object.__setattr__
+            params = []
+            for f in fields:
+                if f.default is not dataclasses.MISSING:
+                    env[f"_default_{f.name}"] = f.default
+                    params.append(f"{f.name}=_default_{f.name}")
+                elif f.default_factory is not dataclasses.MISSING:
+                    env[f"_factory_{f.name}"] = f.default_factory
+                    params.append(f"{f.name}=_FACTORY")
+                else:
+                    params.append(f.name)
+            env["_FACTORY"] = _FACTORY
+            copy_lines += [
+                f"def make(*, {', '.join(params)}):",
+                "    new = _new(_cls)",
+                *(
+                    f"    _set_{f.name}(new, _factory_{f.name}() if {f.name} is _FACTORY"
+                    f" else {f.name})"
+                    if f"_factory_{f.name}" in env
+                    else f"    _set_{f.name}(new, {f.name})"
+                    for f in fields
+                ),
+                "    return new",
+            ]
         exec("\n".join(copy_lines), env)  # source built from the field names only
+        self.make = env.get("make")
         self.evolve = env["evolve"]
         self.resolved = env["resolved"]
         self.to_dict = env["to_dict"]
         self.to_json = env["to_json"]
+        self.json_and_time = env.get("json_and_time")
 
 
 def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
@@ -252,6 +304,24 @@ def time_copier(cls: type[R]) -> Callable[[R, datetime, int, int, str, tuple[str
     return _helpers(cls).resolved  # type: ignore[no-any-return]
 
 
+def constructor(cls: Callable[..., R]) -> Callable[..., R]:
+    """``cls`` itself, or for a record class an equivalent keyword-only constructor
+    that sets each slot through its descriptor (a frozen dataclass's ``__init__`` goes
+    through ``object.__setattr__`` per field): for building records in bulk."""
+    make = _helpers(cls).make if isinstance(cls, type) and dataclasses.is_dataclass(cls) else None
+    return cls if make is None else make  # type: ignore[no-any-return]
+
+
+def json_and_time(cls: type[R]) -> Callable[[R], tuple[str, str | None]]:
+    """For the store's hot loop: ``f(rec) -> (record_json(rec), iso)`` for records of
+    class ``cls``, ``iso`` being ``rec.time_utc.isoformat()`` (None when ``time_utc``
+    is None), the ISO text made once for both the JSON and the store's column."""
+    writer = _helpers(cls).json_and_time
+    if writer is None:
+        raise TypeError(f"{cls.__name__} has no time_utc field")
+    return writer  # type: ignore[no-any-return]
+
+
 def record_json(rec: Record) -> str:
     """``json.dumps(rec.to_dict(), separators=(",", ":"))``, the same text, without the
     dict: how the store writes a record (a 90-day upload has 25 000 of them)."""
@@ -262,6 +332,11 @@ _json_str: Callable[[str], str] = json.encoder.encode_basestring_ascii  # type: 
 """The string escaper ``json.dumps`` uses (``ensure_ascii=True``), quotes included."""
 _json_dumps = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
 _INFINITY = float("inf")
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_UTC_EPOCH = _NAIVE_EPOCH.replace(tzinfo=UTC)
+_FACTORY = object()
+"""Default of a ``default_factory`` field in :meth:`_Helpers` constructors (as the
+dataclass ``__init__`` marks it): the factory is called when nothing is passed."""
 
 
 def _json_value(value: Any) -> str:

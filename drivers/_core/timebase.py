@@ -213,37 +213,42 @@ def _resolve(recs: list[R], zone: ZoneInfo, clock: ClockPair | None) -> list[R]:
     if clock is not None:
         latest = (clock.host_utc + FUTURE_SLACK).astimezone(UTC).replace(tzinfo=None)
     has_clock = clock is not None
+    zero_reason = "none" if has_clock else "assumed-local"  # a clock that shows local time
     at_utc = offsets.at_utc
-    shifts: dict[int, timedelta] = {}
+    shifts: dict[timedelta, tuple[int, timedelta]] = {}  # zone offset -> (whole s, as delta)
     copiers: dict[type, Callable[..., Record]] = {}
     out: list[R] = []
-    for i, rec in enumerate(recs):
-        utc = utcs[i]
-        offset_s = _whole_s(at_utc(utc))
-        shift = shifts.get(offset_s)
-        if shift is None:
-            shift = shifts[offset_s] = timedelta(seconds=offset_s)
-        clock_offset_s = _whole_s(utc + shift - rec.device_time)
-        notes = placed_notes[i]
-        change = changes[i]
+    rows = zip(recs, utcs, placed_notes, changes, strict=True)
+    for i, (rec, utc, notes, change) in enumerate(rows):
+        offset = at_utc(utc)
+        known = shifts.get(offset)
+        if known is None:
+            offset_s = _whole_s(offset)
+            known = shifts[offset] = (offset_s, timedelta(seconds=offset_s))
+        offset_s, shift = known
+        gap = utc + shift - rec.device_time  # _whole_s, inlined for whole seconds:
+        clock_offset_s = _round_s(gap) if gap.microseconds else gap.days * 86400 + gap.seconds
         # why the clock differs from true local time (see the Returns section)
-        if change is not None and change is not _INCOMPLETE:
-            reason = "time-change"
-        elif abs(clock_offset_s) > RESET_LIMIT_S:
-            reason = "clock-reset"
-        elif clock_offset_s == 0:
-            reason = "none" if has_clock else "assumed-local"
-        elif NOT_FOLLOWED in notes or NONEXISTENT in notes:
-            reason = "dst-not-followed"
-        elif abs(clock_offset_s) < DRIFT_LIMIT_S:
-            reason = "drift"
+        if change is None and clock_offset_s == 0:  # nearly every record: the chain's
+            reason = zero_reason  # third branch, and no reason code
         else:
-            reason = "clock-wrong" if by_clock[i] else "time-change"
-        code = _REASON_CODES.get(reason)
-        if code is not None:
-            notes = (*notes, code)
-        if change is _INCOMPLETE:
-            notes = (*notes, CHANGE_INCOMPLETE)
+            if change is not None and change is not _INCOMPLETE:
+                reason = "time-change"
+            elif abs(clock_offset_s) > RESET_LIMIT_S:
+                reason = "clock-reset"
+            elif clock_offset_s == 0:
+                reason = zero_reason
+            elif NOT_FOLLOWED in notes or NONEXISTENT in notes:
+                reason = "dst-not-followed"
+            elif abs(clock_offset_s) < DRIFT_LIMIT_S:
+                reason = "drift"
+            else:
+                reason = "clock-wrong" if by_clock[i] else "time-change"
+            code = _REASON_CODES.get(reason)
+            if code is not None:
+                notes = (*notes, code)
+            if change is _INCOMPLETE:
+                notes = (*notes, CHANGE_INCOMPLETE)
         if utc < earliest or (latest is not None and utc > latest):
             notes = (*notes, IMPLAUSIBLE)
         kept = tuple(a for a in rec.annotations if a not in TIME_CODES) if rec.annotations else ()
@@ -253,13 +258,15 @@ def _resolve(recs: list[R], zone: ZoneInfo, clock: ClockPair | None) -> list[R]:
         copy = copiers.get(cls)
         if copy is None:
             copy = copiers[cls] = time_copier(cls)
-        out.append(
-            copy(rec, utc.replace(tzinfo=UTC), offset_s, clock_offset_s, reason, kept)  # type: ignore[arg-type]
-        )
+        # aware UTC by arithmetic from an aware epoch: ``utc.replace(tzinfo=UTC)``, the
+        # same value (fold 0, as every instant here), without replace's slow keywords
+        aware = _UTC_EPOCH + (utc - _NAIVE_EPOCH)
+        out.append(copy(rec, aware, offset_s, clock_offset_s, reason, kept))  # type: ignore[arg-type]
     return out
 
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
+_UTC_EPOCH = _NAIVE_EPOCH.replace(tzinfo=UTC)
 _INCOMPLETE = (_NAIVE_EPOCH, _NAIVE_EPOCH)
 """Marks a time-change event without both times in the per-record change list."""
 
@@ -288,14 +295,11 @@ def _place(
     if not n:
         return [], [], []
     deltas: dict[int, int] = {}  # index of each complete time change -> time_to - time_from
-    effective: list[datetime] = []  # the device time that places a record
-    for i, rec in enumerate(recs):
-        change = changes[i]
+    effective = [rec.device_time for rec in recs]  # the device time that places a record
+    for i, change in enumerate(changes):
         if change is not None and change is not _INCOMPLETE:
             deltas[i] = _round_s(change[1] - change[0])
-            effective.append(change[1])
-        else:
-            effective.append(rec.device_time)
+            effective[i] = change[1]
     change_at = sorted(deltas)
     bounds = [0, *change_at, n]
     utcs: list[datetime] = [_NAIVE_EPOCH] * n

@@ -52,8 +52,11 @@ def zone_offset(utc: datetime, zone: ZoneInfo) -> timedelta:
 
 
 def _offsets(local: datetime, zone: ZoneInfo) -> tuple[timedelta, timedelta]:
-    off0 = local.replace(tzinfo=zone, fold=0).utcoffset()
-    off1 = local.replace(tzinfo=zone, fold=1).utcoffset()
+    # the zone reads a naive time's wall clock and fold itself (what the aware copy's
+    # utcoffset() asks it): no aware copies, twice per hour of an upload
+    first = local.replace(fold=0) if local.fold else local
+    off0 = zone.utcoffset(first)
+    off1 = zone.utcoffset(first.replace(fold=1))
     if off0 is None or off1 is None:  # pragma: no cover - a ZoneInfo always answers
         raise ValueError(f"zone {zone.key} has no offset at {local.isoformat()}")
     return off0, off1

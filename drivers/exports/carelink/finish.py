@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import timedelta
+from operator import attrgetter, itemgetter
 from typing import Protocol
 
-from drivers._core.records import BasalSegment, DeviceEvent, Record
+from drivers._core.records import BasalSegment, DeviceEvent, GlucoseSample, Record
 
+_KIND, _INDEX = attrgetter("kind"), attrgetter("source_index")
 MAX_SEGMENT = timedelta(hours=24)
 """A basal segment whose next boundary is further away than this gets no duration."""
 
@@ -35,6 +37,8 @@ def fill_basal_durations(records: Sequence[Record]) -> list[Record]:
     next_boundary = None
     for i in range(len(out) - 1, -1, -1):
         rec = out[i]
+        if type(rec) is GlucoseSample:  # nine records in ten: neither segment nor boundary
+            continue
         if isinstance(rec, BasalSegment) and rec.basal_type != "automated":
             gap = None if next_boundary is None else next_boundary - rec.device_time
             usable = gap is not None and timedelta(0) <= gap <= MAX_SEGMENT
@@ -80,6 +84,9 @@ def unique_keys(
         record whose kind and key repeat an earlier one *and* whose row content is the
         same is a duplicate row; with different content its key gets ``#2``, ``#3`` ...
     """
+    recs = list(map(itemgetter(2), items))
+    if len(set(zip(map(_KIND, recs), map(_INDEX, recs), strict=True))) == len(recs):
+        return recs, []  # no key repeats (the usual file): what the loop below returns
     seen: dict[tuple[str, str], tuple[int, Content]] = {}
     repeats: dict[tuple[str, str], int] = {}
     records: list[Record] = []

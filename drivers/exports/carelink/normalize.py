@@ -36,6 +36,7 @@ from drivers._core.records import (
     DeviceEvent,
     GlucoseSample,
     Record,
+    constructor,
     make_device_id,
 )
 from drivers._core.units import mmoll_to_mgdl
@@ -57,6 +58,8 @@ from drivers.exports.libreview.values import infer_day_first
 
 MANUFACTURER = "Medtronic"
 WIZARD_WINDOW = timedelta(seconds=120)
+_new_sample = constructor(GlucoseSample)  # GlucoseSample(...) without object.__setattr__
+_new_tuple = tuple.__new__  # Timed(...) without the named tuple's Python-level __new__
 
 
 def device_order(
@@ -71,7 +74,7 @@ def device_order(
         time_of = times.reader(section.header)
         for row in reversed(section.rows):
             try:
-                run.append(Timed(time_of(row), row, device_id))
+                run.append(_new_tuple(Timed, (time_of(row), row, device_id)))
             except RowSkipped as exc:
                 skipped.append((row.line, exc.reason))
         runs.append(run)
@@ -96,6 +99,10 @@ def _merge(runs: list[list[Timed]]) -> list[Timed]:
     return merged
 
 
+_Plan = tuple[int, Callable[[tuple[str, ...]], tuple[str, ...]]]
+"""Width of a section's rows and the getter of its Index, Date, Time, SG and ISIG cells."""
+
+
 class _SensorRows:
     """The one record of a sensor-glucose row, without the general per-column walk.
 
@@ -112,13 +119,12 @@ class _SensorRows:
 
     def __init__(self, units: str) -> None:
         self.units = units
-        self._plans: dict[int, tuple[int, Callable[[tuple[str, ...]], tuple[str, ...]]] | None] = {}
+        self._plans: dict[int, _Plan | None] = {}
+        self._last: tuple[tuple[str, ...], _Plan | None] = ((), None)  # rows come by section
         self._glucose: dict[str, tuple[float, str] | str] = {}
         self._isig: dict[str, str] = {}
 
-    def _plan(
-        self, header: tuple[str, ...]
-    ) -> tuple[int, Callable[[tuple[str, ...]], tuple[str, ...]]] | None:
+    def _plan(self, header: tuple[str, ...]) -> _Plan | None:
         key = id(header)
         if key not in self._plans:
             plan = None
@@ -133,7 +139,11 @@ class _SensorRows:
         (see the class docstring); None for any other row."""
         if row.section == "auto":
             return None
-        plan = self._plan(row.header)
+        header = row.header
+        last_header, plan = self._last
+        if header is not last_header:
+            plan = self._plan(header)
+            self._last = (header, plan)
         if plan is None:
             return None
         fields = row.fields
@@ -145,8 +155,9 @@ class _SensorRows:
             return None  # another cell is filled
         return known
 
-    def records(self, t: Timed, cells: tuple[str, ...]) -> list[Record]:
-        """What :func:`_row_records` yields for a row whose :meth:`cells` are known.
+    def sample(self, t: Timed, cells: tuple[str, ...]) -> Record | None:
+        """The one record :func:`_row_records` yields for a row whose :meth:`cells`
+        are known (None: it yields none).
 
         Raises:
             RowSkipped: The glucose cell is not a plausible number.
@@ -164,20 +175,18 @@ class _SensorRows:
         if isinstance(got, str):
             if got:
                 raise RowSkipped(got)
-            return []
+            return None
         isig = self._isig.get(isig_cell)
         if isig is None:
             isig = self._isig[isig_cell] = isig_cell.strip().replace(",", ".")
         value, text = got
-        return [
-            GlucoseSample(
-                device_id=t.device_id,
-                source_index=f"sg:{t.time.isoformat()}:{text}:{isig}",
-                device_time=t.time,
-                sample_type="cgm",
-                glucose_mgdl=value,
-            )
-        ]
+        return _new_sample(
+            device_id=t.device_id,
+            source_index=f"sg:{t.time.isoformat()}:{text}:{isig}",
+            device_time=t.time,
+            sample_type="cgm",
+            glucose_mgdl=value,
+        )
 
 
 def _device_id(section: Section) -> str:
@@ -341,18 +350,26 @@ def normalize_modern(table: CareLinkTable) -> Normalized:
     st = State(table.units, day_first)
     sensor = _SensorRows(table.units)
     items: list[tuple[int, Content, Record | BolusDraft]] = []
+    drafts_at: list[int] = []  # where the bolus drafts are among the items
     for t in device_order(table, day_first=day_first, skipped=skipped):
         row = t.row
         cells = sensor.cells(row)
         try:
-            produced = _row_records(t, st) if cells is None else sensor.records(t, cells)
+            if cells is not None:  # the row stands for its content (asked for on a repeated key)
+                sample = sensor.sample(t, cells)
+                if sample is not None:
+                    items.append((row.line, row, sample))
+                continue
+            produced = _row_records(t, st)
         except RowSkipped as exc:
             skipped.append((row.line, exc.reason))
             continue
-        for rec in produced:  # the row stands for its content (asked for on a repeated key)
+        for rec in produced:
+            if isinstance(rec, BolusDraft):
+                drafts_at.append(len(items))
             items.append((row.line, row, rec))
-    for i, (line, content, rec) in enumerate(items):  # drafts are complete now
-        if isinstance(rec, BolusDraft):
-            items[i] = (line, content, rec.build())
+    for i in drafts_at:  # drafts are complete now
+        line, content, draft = items[i]
+        items[i] = (line, content, cast(BolusDraft, draft).build())
     records, dupes = unique_keys(cast(list[tuple[int, Content, Record]], items))
     return Normalized(tuple(fill_basal_durations(records)), tuple(sorted(skipped + dupes)))

@@ -62,7 +62,10 @@ class CLRow:
 
     def get(self, key: str) -> str:
         """The stripped cell, "" when absent."""
-        return self.cells.get(key, "").strip()
+        cells = self._cells  # :attr:`cells` without the property call (20 per pump row)
+        if cells is None:
+            cells = self._cells = dict(zip(self.header, self.fields, strict=False))
+        return cells.get(key, "").strip()
 
     def content(self) -> tuple[str, ...]:
         """The stripped cells in column-name order, without the index: what two rows

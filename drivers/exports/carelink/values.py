@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import datetime, time, timedelta
 
 from drivers._core.units import mmoll_to_mgdl
 from drivers.exports.carelink import columns as col
@@ -79,7 +79,7 @@ def glucose(text: str, *, units: str, what: str) -> float | None:
 def duration_s(text: str) -> int | None:
     """``h:mm:ss`` (or ``hh:mm:ss``) as seconds; ``None`` when empty or malformed."""
     parts = text.strip().split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) < 10 for p in parts):
         return None
     h, m, s = (int(p) for p in parts)
     return h * 3600 + m * 60 + s
@@ -131,7 +131,7 @@ class RowTimes:
             day, month = (a, b) if self.day_first else (b, a)
             year = c + 2000 if c < 100 else c
         try:
-            return date(year, month, day)
+            return datetime(year, month, day)  # midnight: plus the time cell's timedelta
         except ValueError:
             return None
 
@@ -141,9 +141,11 @@ class RowTimes:
         if m is None:
             return _NO_SHAPE
         try:
-            return time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
+            clock = time(int(m.group(1)), int(m.group(2)), int(m.group(3) or 0))
         except ValueError:
             return None
+        # as a timedelta: midnight + it is datetime.combine(day, clock), one C add
+        return timedelta(hours=clock.hour, minutes=clock.minute, seconds=clock.second)
 
     def reader(self, header: tuple[str, ...]) -> Callable[[CLRow], datetime]:
         """``row_time(row, day_first=...)`` for rows under ``header``.
@@ -176,10 +178,10 @@ class RowTimes:
                 t = times[clock] = self._time(clock)
             if d is _NO_SHAPE or t is _NO_SHAPE:
                 when = parse_stamp(f"{day} {clock}", day_first=day_first)
-            elif isinstance(d, date) and isinstance(t, time):
-                when = datetime.combine(d, t)
-            else:  # a date or time out of range
+            elif d is None or t is None:  # a date or time out of range
                 when = None
+            else:
+                when = d + t  # type: ignore[operator]  # datetime + timedelta here
             if when is None:
                 raise RowSkipped("unparsable timestamp")
             return when

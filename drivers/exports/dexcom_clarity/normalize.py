@@ -72,7 +72,7 @@ def _duration_s(text: str) -> int | None:
     if not text:
         return None
     parts = text.split(":")
-    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+    if len(parts) != 3 or not all(p.isascii() and p.isdigit() and len(p) < 10 for p in parts):
         raise RowError(f"duration {text!r} is not hh:mm:ss")
     h, m, s = (int(p) for p in parts)
     return h * 3600 + m * 60 + s
@@ -162,14 +162,26 @@ change moves the anchor by exactly an hour, clock drift by seconds, while a rest
 session moves it by the length of the session before."""
 
 
-def _anchor(row: Row) -> datetime:
-    return row.timestamp - timedelta(seconds=int(row.transmitter_time))
+def _anchor(row: Row) -> datetime | None:
+    """Timestamp minus transmitter time (the session's start), or None when the
+    transmitter time is absent or no plausible seconds counter: not ASCII digits, more
+    than 12 digits, or an anchor before year 1 (found by fuzzing: such values raised
+    ``ValueError``/``OverflowError``). Those rows are merged in by timestamp."""
+    text = row.transmitter_time
+    if not (text.isascii() and text.isdigit()) or len(text) > 12:
+        return None
+    try:
+        return row.timestamp - timedelta(seconds=int(text))
+    except OverflowError:
+        return None
 
 
-def _egv_sessions(rows: list[tuple[Row, Record]]) -> list[list[tuple[Row, Record]]]:
+def _egv_sessions(
+    rows: list[tuple[datetime, tuple[Row, Record]]],
+) -> list[list[tuple[Row, Record]]]:
     by_tx: dict[str, list[tuple[datetime, tuple[Row, Record]]]] = {}
-    for item in rows:  # each anchor computed once
-        by_tx.setdefault(item[0].transmitter_id, []).append((_anchor(item[0]), item))
+    for anchor, item in rows:  # each anchor computed once, by device_order
+        by_tx.setdefault(item[0].transmitter_id, []).append((anchor, item))
     sessions: list[list[tuple[Row, Record]]] = []
     gap_limit = timedelta(seconds=SESSION_GAP_S)
     for anchored in by_tx.values():
@@ -197,12 +209,13 @@ def device_order(items: Sequence[tuple[Row, Record]]) -> list[Record]:
     which Clarity interleaves -- and sessions by their first timestamp. Rows without
     a transmitter time (calibrations, insulin, carbs ...) are merged in by timestamp.
     """
-    timed: list[tuple[Row, Record]] = []
+    timed: list[tuple[datetime, tuple[Row, Record]]] = []
     others: list[tuple[Row, Record]] = []
     for item in items:
         row = item[0]
-        if row.event_type == "EGV" and row.transmitter_time.isdigit():
-            timed.append(item)
+        anchor = _anchor(row) if row.event_type == "EGV" else None
+        if anchor is not None:
+            timed.append((anchor, item))
         else:
             others.append(item)
     others.sort(key=lambda i: i[0].timestamp)
