@@ -76,4 +76,17 @@ MIGRATIONS: tuple[str, ...] = (
         received_utc TEXT NOT NULL
     );
     """,
+    # 3: records that arrived again by another path (gateway/store/crosssource.py):
+    # the kept record's other sources.
+    """
+    CREATE TABLE provenance (
+        record_id    INTEGER NOT NULL REFERENCES records(id),
+        device_id    TEXT NOT NULL,
+        kind         TEXT NOT NULL,
+        source_index TEXT NOT NULL,
+        capture_id   INTEGER REFERENCES raw_captures(id),
+        UNIQUE (device_id, kind, source_index)
+    );
+    CREATE INDEX provenance_record ON provenance (record_id);
+    """,
 )

@@ -19,6 +19,7 @@ from operator import attrgetter
 from pathlib import Path
 
 from drivers._core.records import Record, collector_paused, json_and_time, record_from_dict
+from gateway.store.crosssource import KINDS, TOLERANCE_S, Stored, match
 from gateway.store.schema import MIGRATIONS
 
 
@@ -49,6 +50,7 @@ class IngestResult:
     added: int
     already_stored: int
     capture_new: bool
+    merged: int = 0  # the same events already stored from another source (not added)
 
 
 def _now() -> str:
@@ -207,6 +209,7 @@ class Store:
                     (device_id, patient.id, description, now, now),
                 )
             new_records = self._new_only(records)
+            new_records, merged = self._merge_other_sources(db, patient, new_records, capture_id)
             values: list[object] = []  # the rows' columns one after the other
             writers: dict[type, Callable[[Record], tuple[str, str | None]]] = {}
             patient_id = patient.id
@@ -262,14 +265,72 @@ class Store:
                             "patient": patient.pseudonym,
                             "format": fmt,
                             "added": added,
+                            "merged": merged,
                             "capture": sha[:16],
                         }
                     ),
                 ),
             )
         return IngestResult(
-            added=added, already_stored=len(records) - added, capture_new=capture_new
+            added=added,
+            already_stored=len(records) - added,
+            capture_new=capture_new,
+            merged=merged,
         )
+
+    def _merge_other_sources(
+        self, db: sqlite3.Connection, patient: Patient, new: list[Record], capture_id: int
+    ) -> tuple[list[Record], int]:
+        """Take out of ``new`` the records that are the same event as one stored from
+        another device id (gateway/store/crosssource.py); each is noted as another
+        source of the stored record instead. Returns the rest and how many merged."""
+        candidates = [
+            r.time_utc.timestamp() for r in new if r.kind in KINDS and r.time_utc is not None
+        ]
+        if not candidates:
+            return new, 0
+        tol = max(TOLERANCE_S.values())
+        lo = datetime.fromtimestamp(min(candidates) - tol, UTC).isoformat()
+        hi = datetime.fromtimestamp(max(candidates) + tol + 1, UTC).isoformat()
+        own = sorted({r.device_id for r in new})
+        rows = db.execute(
+            "SELECT id, device_id, payload FROM records WHERE patient_id = ? AND kind IN"
+            f" ({','.join('?' * len(KINDS))}) AND time_utc >= ? AND time_utc <= ?"
+            f" AND device_id NOT IN ({','.join('?' * len(own))})",
+            (patient.id, *KINDS, lo, hi, *own),
+        ).fetchall()
+        if not rows:
+            return new, 0
+        stored = []
+        for record_id, device_id, payload in rows:
+            rec = record_from_dict(json.loads(payload))
+            if rec.time_utc is not None:
+                stored.append(Stored(int(record_id), str(device_id), rec.time_utc.timestamp(), rec))
+        same = match(new, stored)
+        if not same:
+            return new, 0
+        db.executemany(
+            "INSERT OR IGNORE INTO provenance (record_id, device_id, kind, source_index,"
+            " capture_id) VALUES (?, ?, ?, ?, ?)",
+            [
+                (record_id, new[i].device_id, new[i].kind, new[i].source_index, capture_id)
+                for i, record_id in same.items()
+            ],
+        )
+        return [r for i, r in enumerate(new) if i not in same], len(same)
+
+    def sources(self, record_id: int) -> list[tuple[str, str, str]]:
+        """Every (device_id, kind, source_index) a stored record arrived as: its own key
+        first, then the other paths that brought the same event."""
+        own = self.db.execute(
+            "SELECT device_id, kind, source_index FROM records WHERE id = ?", (record_id,)
+        ).fetchall()
+        others = self.db.execute(
+            "SELECT device_id, kind, source_index FROM provenance WHERE record_id = ?"
+            " ORDER BY rowid",
+            (record_id,),
+        ).fetchall()
+        return [(str(d), str(k), str(i)) for d, k, i in [*own, *others]]
 
     def _new_only(self, records: Sequence[Record]) -> list[Record]:
         """Records whose dedup key is not stored yet (and the first of repeats within the
