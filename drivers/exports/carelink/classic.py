@@ -309,7 +309,8 @@ def _columns_events(
 
 def _order_key(row: CLRow, when: datetime) -> tuple[datetime, str, int]:
     seq = row.get(col.RAW_SEQ)
-    return (when, row.get(col.RAW_UPLOAD_ID), -int(seq) if seq.isdigit() else 0)
+    plain = seq.isascii() and seq.isdigit() and len(seq) < 19  # int()-safe
+    return (when, row.get(col.RAW_UPLOAD_ID), -int(seq) if plain else 0)
 
 
 def normalize_classic(table: CareLinkTable) -> Normalized:

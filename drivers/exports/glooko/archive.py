@@ -91,7 +91,8 @@ def read_zip(data: bytes, *, file: str) -> list[Member]:
             budget = MAX_TOTAL_BYTES
             for info in sorted(infos, key=lambda i: i.filename):
                 name = info.filename
-                if info.is_dir() or not name.lower().endswith(".csv") or "__MACOSX" in name:
+                # name test first: ZipInfo.is_dir() raises IndexError on an empty name
+                if not name.lower().endswith(".csv") or info.is_dir() or "__MACOSX" in name:
                     continue
                 raw = _read_member(zf, info, budget, file)
                 budget -= len(raw)

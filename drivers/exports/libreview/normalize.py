@@ -249,7 +249,8 @@ def row_records(row: LibreRow, ctx: Context) -> list[Record]:
         RowSkipped: The row is malformed or holds an impossible value.
     """
     raw_type = row.get("type")
-    if not raw_type.isdigit() or int(raw_type) not in col.KNOWN_RECORD_TYPES:
+    plain = raw_type.isascii() and raw_type.isdigit() and len(raw_type) < 10  # int()-safe
+    if not plain or int(raw_type) not in col.KNOWN_RECORD_TYPES:
         raise RowSkipped("unknown record type")
     rtype = int(raw_type)
     when = parse_stamp(row.get("time"), day_first=ctx.day_first)

@@ -6,6 +6,7 @@ Pure functions: text in, value (or ``None`` for "not this shape") out.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable
 from datetime import datetime
@@ -35,7 +36,8 @@ def parse_number(text: str) -> float | None:
     cell = text.strip()
     if not _NUMBER.match(cell):
         return None
-    return float(cell.replace(",", "."))
+    value = float(cell.replace(",", "."))
+    return value if math.isfinite(value) else None  # 309+ digits overflow to inf
 
 
 def number_key(text: str) -> str:

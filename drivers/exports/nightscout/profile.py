@@ -36,7 +36,7 @@ def _start_s(entry: Mapping[str, Any]) -> int | None:
     seconds = number(entry.get("timeAsSeconds"))
     if seconds is None:
         hhmm = text(entry.get("time")).split(":")
-        if len(hhmm) != 2 or not all(p.isdigit() for p in hhmm):
+        if len(hhmm) != 2 or not all(p.isascii() and p.isdigit() and len(p) < 10 for p in hhmm):
             return None
         seconds = int(hhmm[0]) * 3600 + int(hhmm[1]) * 60
     start = round(seconds)

@@ -1,0 +1,1 @@
+"""Fuzz targets shared by the atheris harness and the Hypothesis tests (see README.md)."""
