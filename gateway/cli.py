@@ -219,6 +219,7 @@ def cmd_record(args: argparse.Namespace) -> int:
     import signal
     import threading
     import time
+    from datetime import UTC, datetime
 
     from gateway.record.service import subscribe
     from gateway.record.store import CareRecordStore
@@ -265,7 +266,10 @@ def cmd_record(args: argparse.Namespace) -> int:
         flush=True,
     )
     try:
-        stop.wait()
+        # every hour, the rules again on every patient: a gateway that stopped syncing
+        # sends no summary, so "no upload for N days" has to be looked for
+        while not stop.wait(3600):
+            store.sweep(datetime.now(UTC))
     except KeyboardInterrupt:
         pass
     finally:

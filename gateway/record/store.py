@@ -155,6 +155,26 @@ class CareRecordStore:
         )
         return self.findings.record(site, patient, found, datetime.now(UTC))
 
+    @_locked
+    def sweep(self, now: datetime) -> int:
+        """'Sync has silently stopped' as a finding: re-run the rules on every patient's
+        newest summary at ``now`` (the intake only runs them when a summary arrives, and
+        a gateway that stopped sends none). Returns how many findings were opened."""
+        opened = 0
+        rows = self.db.execute("SELECT site, patient, payload FROM summaries").fetchall()
+        for site, patient, payload in rows:
+            doc = json.loads(payload)
+            plan = self.careplan(site, patient)
+            found = evaluate(
+                metrics=doc.get("metrics", {}),
+                last_data=datetime.fromisoformat(doc["window"]["end_utc"]),
+                agreements=None if plan is None else finding_agreements(plan),
+                owners=None if plan is None else finding_owners(plan),
+                now=now,
+            )
+            opened += self.findings.record(site, patient, found, now)
+        return opened
+
     # -- care plans ------------------------------------------------------------------
     @_locked
     def save_careplan(self, plan: CarePlan) -> None:

@@ -155,3 +155,42 @@ def test_a_summary_arriving_at_the_care_record_opens_findings_once(tmp_path) -> 
     assert found == {("level2_hypo", "clinician"), ("no_upload", "chw")}
     assert store.rejected() == []
     store.close()
+
+
+def test_the_hourly_sweep_notices_a_gateway_that_stopped(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """No summary arrives from a gateway that stopped, so nothing would be evaluated:
+    the sweep re-runs the rules at the current time and opens 'no upload' once."""
+    from gateway.publish.messages import summary_message
+    from gateway.record.service import Intake
+    from gateway.record.store import CareRecordStore
+
+    store = CareRecordStore(tmp_path / "record.sqlite")
+    end = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    metrics = {
+        **QUIET,
+        "tir_70_180_pct": 80.0,
+        "n_readings": 4000,
+        "tar_181_250_pct": 15.0,
+        "tar_gt250_pct": 2.5,
+        "mean_mgdl": 145.0,
+        "sd_mgdl": 40.0,
+        "cv_pct": 27.6,
+        "gmi_pct": 6.8,
+    }
+    topic, payload, _, _ = summary_message(
+        metrics,
+        site="site-a",
+        pseudonym="p-abcdefghijklmnop",
+        gateway_id="gw-1",
+        start_utc=end - timedelta(days=14),
+        end_utc=end,
+        generated_utc=end,
+    )
+    Intake(store).handle(topic, payload.encode(), retained=False)
+    assert store.sweep(end + timedelta(days=6)) == 0  # within the 7 days
+    assert store.sweep(end + timedelta(days=8)) == 1
+    assert store.sweep(end + timedelta(days=9)) == 0  # the same finding, not a new one
+    with store.lock:
+        [f] = store.findings.open_for("chw")
+    assert f["rule"] == "no_upload" and "no new data for 9 days" in f["message"]
+    store.close()
