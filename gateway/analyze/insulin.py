@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -14,6 +15,7 @@ from analytics.insulin import (
     BASAL_TEMP,
     InsulinData,
     insulin_patterns,
+    site_changes,
 )
 from drivers._core.records import BasalSegment, Bolus, DeviceEvent, Food, Record
 
@@ -92,8 +94,25 @@ def patient_insulin(
     records: Sequence[Record], *, start: datetime, end: datetime
 ) -> dict[str, float | None]:
     """The insulin metrics for one patient as plain values (None = not computable)."""
+    data = insulin_data(records, start=start, end=end)
+    patterns = insulin_patterns(data)
+    # reservoir (cartridge) changes, by the same counting as site changes: a
+    # ``reservoir-change`` event, or a ``rewind`` where the pump logs only that (Medtronic)
+    events = [r for r in records if isinstance(r, DeviceEvent) and r.time_utc is not None]
+    fills = [e for e in events if e.event_type == "reservoir-change"] or [
+        e for e in events if e.event_type == "rewind"
+    ]
+    refills = site_changes(
+        dataclasses.replace(
+            data,
+            site_patient=np.zeros(len(fills), dtype=np.int64),
+            site_s=np.array([_utc(e) for e in fills], dtype=float),
+        )
+    )
+    patterns["reservoir_changes"] = refills["site_changes"]
+    patterns["reservoir_change_interval_h"] = refills["site_change_interval_h"]
     out: dict[str, float | None] = {}
-    for name, values in insulin_patterns(insulin_data(records, start=start, end=end)).items():
+    for name, values in patterns.items():
         value = float(values[0])
         out[name] = round(value, 3) if np.isfinite(value) else None
     return out

@@ -138,3 +138,15 @@ def test_planted_rates_are_recovered_from_the_pump_records(name: str) -> None:
     assert m["meals_per_day"] == pytest.approx(t.n_meals / days)
     assert m["site_changes"] == len(t.site_change_slots)
     assert 0 < m["basal_pct"] < 100 and m["calculator_use_pct"] == 100.0
+
+
+def test_reservoir_changes_are_the_planted_cartridge_changes() -> None:
+    from gateway.analyze.insulin import patient_insulin
+
+    tz = "America/New_York"
+    sc = Scenario(preset("well_controlled"), days=28, seed=11, tz=tz, start=date(2026, 3, 1))
+    start = datetime(2026, 3, 1, tzinfo=ZoneInfo(tz))
+    m = patient_insulin(sc.records, start=start, end=start + timedelta(days=28))
+    assert m["reservoir_changes"] == sc.truth.cartridge_changes > 0
+    assert m["reservoir_change_interval_h"] is not None
+    assert 24 < m["reservoir_change_interval_h"] < 28 * 24
