@@ -53,6 +53,7 @@ class Intake:
         if parts[3] == "gateway" and kind == "status" and len(parts) == 6:
             if self._valid(topic, "status", doc):
                 self.store.set_gateway(site, parts[4], doc["state"])
+                self.store.gateway_findings(site, parts[4], doc)
             return
         if len(parts) == 5 and kind == "careplan":
             return  # the care record's own (retained) care plans, echoed back to it

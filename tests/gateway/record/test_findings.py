@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -193,4 +194,47 @@ def test_the_hourly_sweep_notices_a_gateway_that_stopped(tmp_path) -> None:  # t
     with store.lock:
         [f] = store.findings.open_for("chw")
     assert f["rule"] == "no_upload" and "no new data for 9 days" in f["message"]
+    store.close()
+
+
+def test_a_hubs_status_raises_findings_for_a_full_outbox_and_a_stopped_device(
+    tmp_path,  # type: ignore[no-untyped-def]
+) -> None:
+    """The hub never drops unsent records when its outbox outgrows the disk cap; it
+    says so in its status, and the care record turns that into a finding (once)."""
+    from gateway.publish.messages import status_payload
+    from gateway.record.service import Intake
+    from gateway.record.store import CareRecordStore
+
+    store = CareRecordStore(tmp_path / "record.sqlite")
+    intake = Intake(store)
+    doc = json.loads(status_payload("hub-7", "online"))
+    doc["devices"] = [
+        {
+            "name": "cgm",
+            "transport": "ble",
+            "state": "unavailable",
+            "stale": True,
+            "hours_since_success": 7.5,
+            "last_success_utc": None,
+            "failures": 9,
+            "error": None,
+        }
+    ]
+    doc["outbox"] = {
+        "state": "over-limit",
+        "unsent_bytes": 250_000_000,
+        "cap_bytes": 200_000_000,
+        "pending": 4_321,
+    }
+    topic = "glucogate/v1/site-a/gateway/hub-7/status"
+    intake.handle(topic, json.dumps(doc).encode(), retained=True)
+    intake.handle(topic, json.dumps(doc).encode(), retained=True)  # redelivered
+    with store.lock:
+        found = {(f["patient"], f["rule"], f["role"]) for f in store.findings.open_for()}
+    assert found == {
+        ("gateway:hub-7", "outbox_over_limit", "chw"),
+        ("gateway:hub-7", "sync_stopped", "chw"),
+    }
+    assert store.rejected() == []
     store.close()
