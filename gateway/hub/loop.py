@@ -304,7 +304,7 @@ class Hub:
             now_utc=self.now(),
             raw_retention_days=self.hub.raw_retention_days,
         )
-        if self.disk.outbox_over_limit:
+        if self.disk.over_cap:  # pruned all it may and still over: say so, drop nothing
             log.warning(
                 _kv(
                     event="disk",
@@ -410,7 +410,10 @@ class Hub:
         doc["devices"] = [s.as_status(now) for s in self.states]
         if self.disk is not None:
             doc["outbox"] = {
-                "state": "over-limit" if self.disk.outbox_over_limit else "ok",
+                # over the cap after pruning everything allowed (old raw captures, sent
+                # messages): the unsent messages and the records are kept regardless
+                "state": "over-limit" if self.disk.over_cap else "ok",
+                "store_bytes": self.disk.used_after,
                 "unsent_bytes": self.disk.unsent_bytes,
                 "cap_bytes": self.disk.cap,
                 "pending": self.store.outbox_pending(),

@@ -100,3 +100,45 @@ def test_retention_prunes_old_captures_even_under_the_cap(tmp_path: Path) -> Non
         )
         assert later.captures_pruned == 3
         assert [size for _, size in _captures(store)] == [0, 0, 0]
+
+
+def test_a_month_long_outage_stays_bounded_and_loses_nothing_unsent(tmp_path: Path) -> None:
+    """30 days without a broker: an hourly sync stores 12 readings with a 4 kB raw
+    capture and queues their message. Under a 1 MB cap the store stays within the cap
+    while old raw captures can give way; once the unsent messages alone outgrow it, the
+    hub says so (``outbox_over_limit``: the care record turns the status into a finding)
+    and still keeps every unsent message; when the link is back all of them are there.
+    (The hub reports ``over-limit`` as soon as pruning cannot keep the cap.)"""
+    cap = 1_000_000
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    first_over: int | None = None
+    with Store(tmp_path / "s.sqlite") as store:
+        patient = store.patient("local-1", "p-aaaaaaaaaaaaaaaa", "UTC")
+        for hour in range(30 * 24):
+            records = [cgm(hour * 12 + i) for i in range(12)]
+            store.ingest(
+                patient,
+                records,
+                raw=os.urandom(4_000),
+                fmt="ble-cgms",
+                devices={"dexcom:g6:abc123": "BLE CGM"},
+                messages=lambda new, h=hour: [(f"t/{h}", "r" * 1500, 1, False)],
+            )
+            report = enforce(
+                store,
+                cap_bytes=cap,
+                now_utc=start + timedelta(hours=hour),
+                raw_retention_days=30,
+            )
+            if report.over_cap and first_over is None:
+                first_over = hour
+                # it goes over only when nothing prunable is left: the raw captures
+                # have given their bytes (records and unsent messages are never pruned)
+                held = store.db.execute("SELECT sum(length(data)) FROM raw_captures")
+                assert held.fetchone()[0] < 0.02 * cap
+            if first_over is None:
+                assert used_bytes(store) <= cap  # bounded while the cap can be kept
+        # every one of the month's 720 messages is still waiting, in order
+        assert [m.topic for m in store.unsent(limit=1000)] == [f"t/{h}" for h in range(720)]
+        assert store.count_records() == 720 * 12
+    assert first_over is not None and first_over > 48  # the captures went first
