@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 # Debian packages the integration tests run for real (broker and InfluxDB-API server;
 # openssl makes the TLS test certificates).
-SYSTEM_PACKAGES := mosquitto victoria-metrics chromium openssl
+SYSTEM_PACKAGES := mosquitto victoria-metrics chromium openssl postgresql
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: demo test lint typecheck system-deps install install-test bench clean
@@ -47,6 +47,7 @@ system-deps:
 	command -v victoria-metrics >/dev/null || missing="$$missing victoria-metrics"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || command -v pg_ctl >/dev/null || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing from Debian's packages"; \
 	  $(SUDO) apt-get update -qq && \

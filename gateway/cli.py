@@ -243,7 +243,16 @@ def cmd_record(args: argparse.Namespace) -> int:
             raise ConfigError(f"[api.tokens]: {exc}") from exc
         if not tokens:
             raise ConfigError("no [api.tokens] configured: nobody could sign in")
-    store = CareRecordStore(Path(args.db))
+    from gateway.record.pgstore import is_dsn
+
+    if is_dsn(args.db):
+        from gateway.record.pgstore import PgCareRecordStore
+
+        if args.serve:  # gateway/record/views.py reads store.db with SQLite's SQL
+            raise ConfigError("--serve needs the SQLite care record; --db is a PostgreSQL DSN")
+        store: Any = PgCareRecordStore(args.db)
+    else:
+        store = CareRecordStore(Path(args.db))
     sub, intake = subscribe(config.mqtt, store, sites=args.site_filter or ["+"])
     if args.serve:
         app = create_record_app(store, tokens, broker=config.mqtt)
@@ -566,7 +575,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("record", help="the care-record service: subscribe and store")
-    p.add_argument("--db", default="care-record.sqlite", help="the care record's SQLite file")
+    p.add_argument(
+        "--db",
+        default="care-record.sqlite",
+        help="the care record's SQLite file, or a postgresql:// DSN (the postgres extra)",
+    )
     p.add_argument("--mqtt", metavar="HOST[:PORT]", help="broker to subscribe to")
     p.add_argument(
         "--site",

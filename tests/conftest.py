@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.postgres import PostgreSQL
 from tests.harness.services import Mosquitto, VictoriaMetrics, services_required
 
 REPO = Path(__file__).resolve().parents[1]
@@ -80,3 +81,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "hardware" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgreSQL]:
+    """A real PostgreSQL (Debian's package) on a free loopback port, for the session."""
+    try:
+        server = PostgreSQL().start()
+    except FileNotFoundError as exc:
+        if services_required():
+            raise
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_dsn(pg_server: PostgreSQL) -> str:
+    """The DSN of a fresh, empty database on the session's PostgreSQL."""
+    return pg_server.new_database()

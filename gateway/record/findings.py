@@ -189,6 +189,36 @@ def evaluate(
     return out
 
 
+def hub_status_findings(gateway: str, doc: Mapping[str, Any]) -> list[Finding]:
+    """Findings from a home hub's status: its store over the disk cap after pruning (it
+    keeps every unsent record and says so rather than dropping any), and devices that
+    have not synced for hours; for the site's community health worker, who visits."""
+    found: list[Finding] = []
+    outbox = doc.get("outbox") or {}
+    if outbox.get("state") == "over-limit":
+        found.append(
+            Finding(
+                "outbox_over_limit",
+                "chw",
+                f"home hub {gateway}: {outbox.get('pending')} messages waiting, over its disk"
+                " cap; nothing is dropped, but the link has been down long",
+                {"unsent_bytes": outbox.get("unsent_bytes"), "cap_bytes": outbox.get("cap_bytes")},
+            )
+        )
+    stale = [d for d in doc.get("devices") or [] if d.get("stale")]
+    if stale:
+        names = ", ".join(str(d.get("name")) for d in stale)
+        found.append(
+            Finding(
+                "sync_stopped",
+                "chw",
+                f"home hub {gateway}: no good sync from {names}",
+                {"devices": [d.get("name") for d in stale]},
+            )
+        )
+    return found
+
+
 FINDINGS_SCHEMA = """
 CREATE TABLE IF NOT EXISTS findings (
     id INTEGER PRIMARY KEY, site TEXT NOT NULL, patient TEXT NOT NULL, rule TEXT NOT NULL,

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from gateway.careplan.plan import CarePlan, finding_agreements, finding_owners, loads
-from gateway.record.findings import Finding, FindingsStore, evaluate
+from gateway.record.findings import FindingsStore, evaluate, hub_status_findings
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS patients (
@@ -161,32 +161,7 @@ class CareRecordStore:
         every unsent record and says so rather than dropping any), and devices that have
         not synced for hours. Filed under ``gateway:<id>`` (no patient), for the site's
         community health worker, who visits the home; cleared findings stay resolved."""
-        found: list[Finding] = []
-        outbox = doc.get("outbox") or {}
-        if outbox.get("state") == "over-limit":
-            found.append(
-                Finding(
-                    "outbox_over_limit",
-                    "chw",
-                    f"home hub {gateway}: {outbox.get('pending')} messages waiting, over its disk"
-                    " cap; nothing is dropped, but the link has been down long",
-                    {
-                        "unsent_bytes": outbox.get("unsent_bytes"),
-                        "cap_bytes": outbox.get("cap_bytes"),
-                    },
-                )
-            )
-        stale = [d for d in doc.get("devices") or [] if d.get("stale")]
-        if stale:
-            names = ", ".join(str(d.get("name")) for d in stale)
-            found.append(
-                Finding(
-                    "sync_stopped",
-                    "chw",
-                    f"home hub {gateway}: no good sync from {names}",
-                    {"devices": [d.get("name") for d in stale]},
-                )
-            )
+        found = hub_status_findings(gateway, doc)
         return self.findings.record(site, f"gateway:{gateway}", found, datetime.now(UTC))
 
     @_locked
