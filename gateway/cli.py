@@ -248,8 +248,6 @@ def cmd_record(args: argparse.Namespace) -> int:
     if is_dsn(args.db):
         from gateway.record.pgstore import PgCareRecordStore
 
-        if args.serve:  # gateway/record/views.py reads store.db with SQLite's SQL
-            raise ConfigError("--serve needs the SQLite care record; --db is a PostgreSQL DSN")
         store: Any = PgCareRecordStore(args.db)
     else:
         store = CareRecordStore(Path(args.db))

@@ -47,6 +47,9 @@ CREATE TABLE IF NOT EXISTS careplans (
     site TEXT NOT NULL, patient TEXT NOT NULL, version INTEGER NOT NULL,
     changed_by TEXT NOT NULL, changed_at TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (site, patient, version));
+CREATE TABLE IF NOT EXISTS web_audit (
+    id BIGSERIAL PRIMARY KEY, time_utc TEXT NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (
     id BIGSERIAL PRIMARY KEY, topic TEXT NOT NULL, reason TEXT NOT NULL,
     received_utc TEXT NOT NULL);
@@ -328,6 +331,32 @@ class PgCareRecordStore:
         return [
             PatientView(str(a), str(b), int(c), json.loads(d) if d else None) for a, b, c, d in rows
         ]
+
+    @_locked
+    def audit(self, actor: str, action: str, detail: dict[str, object]) -> None:
+        """As :meth:`CareRecordStore.audit`."""
+        with self.db.transaction():
+            self.db.execute(
+                "INSERT INTO web_audit (time_utc, actor, action, detail) VALUES (%s, %s, %s, %s)",
+                (datetime.now(UTC).isoformat(), actor, action, json.dumps(detail, sort_keys=True)),
+            )
+
+    @_locked
+    def audit_entries(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """As :meth:`CareRecordStore.audit_entries`."""
+        rows = self.db.execute("SELECT actor, action, detail FROM web_audit ORDER BY id")
+        return [(str(a), str(b), json.loads(c)) for a, b, c in rows.fetchall()]
+
+    @_locked
+    def cgm_readings(self, site: str, patient: str) -> list[tuple[str, int]]:
+        """As :meth:`CareRecordStore.cgm_readings`."""
+        rows = self.db.execute(
+            "SELECT DISTINCT time_utc, (payload::jsonb ->> 'utc_offset_s')::int FROM records"
+            " WHERE site = %s AND patient = %s AND kind = 'glucose'"
+            " AND payload::jsonb ->> 'sample_type' = 'cgm'",
+            (site, patient),
+        ).fetchall()
+        return [(str(t), int(o or 0)) for t, o in rows]
 
     @_locked
     def gateways(self) -> dict[tuple[str, str], str]:

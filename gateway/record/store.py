@@ -41,6 +41,9 @@ CREATE TABLE IF NOT EXISTS careplans (
     site TEXT NOT NULL, patient TEXT NOT NULL, version INTEGER NOT NULL,
     changed_by TEXT NOT NULL, changed_at TEXT NOT NULL, doc TEXT NOT NULL,
     PRIMARY KEY (site, patient, version));
+CREATE TABLE IF NOT EXISTS web_audit (
+    id INTEGER PRIMARY KEY, time_utc TEXT NOT NULL, actor TEXT NOT NULL,
+    action TEXT NOT NULL, detail TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rejected (
     id INTEGER PRIMARY KEY, topic TEXT NOT NULL, reason TEXT NOT NULL,
     received_utc TEXT NOT NULL);
@@ -241,6 +244,32 @@ class CareRecordStore:
             "INSERT INTO rejected (topic, reason, received_utc) VALUES (?, ?, ?)",
             (topic, reason[:500], self._now()),
         )
+
+    # -- the pages' audit trail and KPI reads ------------------------------------------
+    @_locked
+    def audit(self, actor: str, action: str, detail: dict[str, object]) -> None:
+        """One entry of the pages' audit trail (role and token-hash prefix, never a token)."""
+        self.db.execute(
+            "INSERT INTO web_audit (time_utc, actor, action, detail) VALUES (?, ?, ?, ?)",
+            (datetime.now(UTC).isoformat(), actor, action, json.dumps(detail, sort_keys=True)),
+        )
+
+    @_locked
+    def audit_entries(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """Every entry, oldest first: (actor, action, detail)."""
+        rows = self.db.execute("SELECT actor, action, detail FROM web_audit ORDER BY id")
+        return [(str(a), str(b), json.loads(c)) for a, b, c in rows.fetchall()]
+
+    @_locked
+    def cgm_readings(self, site: str, patient: str) -> list[tuple[str, int]]:
+        """(UTC time as stored, UTC offset in s) of every distinct stored CGM reading."""
+        rows = self.db.execute(
+            "SELECT DISTINCT time_utc, json_extract(payload, '$.utc_offset_s') FROM records"
+            " WHERE site = ? AND patient = ? AND kind = 'glucose'"
+            " AND json_extract(payload, '$.sample_type') = 'cgm'",
+            (site, patient),
+        ).fetchall()
+        return [(str(t), int(o or 0)) for t, o in rows]
 
     # -- reads ---------------------------------------------------------------------
     @_locked

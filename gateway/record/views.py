@@ -19,7 +19,6 @@ that summary (``tir_change_14d_points``: the last 14 days against the 14 before)
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -183,13 +182,7 @@ def cgm_reading_times(
     store: CareRecordStore, site: str, pseudonym: str, since_utc: datetime
 ) -> list[tuple[datetime, int]]:
     """(UTC time, UTC offset in s) of every stored CGM reading since ``since_utc``."""
-    with store.lock:
-        rows = store.db.execute(
-            "SELECT DISTINCT time_utc, json_extract(payload, '$.utc_offset_s') FROM records"
-            " WHERE site = ? AND patient = ? AND kind = 'glucose'"
-            " AND json_extract(payload, '$.sample_type') = 'cgm'",
-            (site, pseudonym),
-        ).fetchall()
+    rows = store.cgm_readings(site, pseudonym)
     out = []
     for text, offset in rows:
         t = datetime.fromisoformat(text)
@@ -226,31 +219,16 @@ def kpis_for(
 class AuditLog:
     """Who read or changed what, for which pseudonym (the care record's audit trail).
 
-    Lives in the care record's SQLite file next to its tables; entries name the role and
+    Kept by the care record's store (SQLite or PostgreSQL); entries name the role and
     the token hash prefix (:attr:`gateway.api.auth.Principal.actor`), never a token.
     """
 
-    SCHEMA = (
-        "CREATE TABLE IF NOT EXISTS web_audit (id INTEGER PRIMARY KEY, time_utc TEXT NOT NULL,"
-        " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT NOT NULL)"
-    )
-
     def __init__(self, store: CareRecordStore) -> None:
         self.store = store
-        with store.lock:
-            store.db.execute(self.SCHEMA)
 
     def add(self, actor: str, action: str, detail: Mapping[str, object]) -> None:
-        with self.store.lock:
-            self.store.db.execute(
-                "INSERT INTO web_audit (time_utc, actor, action, detail) VALUES (?, ?, ?, ?)",
-                (datetime.now(UTC).isoformat(), actor, action, json.dumps(detail, sort_keys=True)),
-            )
+        self.store.audit(actor, action, dict(detail))
 
     def entries(self) -> list[tuple[str, str, dict[str, Any]]]:
         """Every entry, oldest first: (actor, action, detail)."""
-        with self.store.lock:
-            rows = self.store.db.execute(
-                "SELECT actor, action, detail FROM web_audit ORDER BY id"
-            ).fetchall()
-        return [(str(a), str(b), json.loads(c)) for a, b, c in rows]
+        return self.store.audit_entries()

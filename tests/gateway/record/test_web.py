@@ -626,3 +626,39 @@ def test_a_saved_plan_is_published_retained_for_the_gateways(
         client_.disconnect()
         client_.loop_stop()
         store.close()
+
+
+def test_the_pages_run_on_the_postgresql_store(
+    pg_dsn: str, messages: list[tuple[str, bytes]]
+) -> None:
+    """The same care record on PostgreSQL: worklist, patient page (KPIs from the stored
+    readings), a care-plan edit, and the audit trail of the reads."""
+    from gateway.record.pgstore import PgCareRecordStore
+
+    store = PgCareRecordStore(pg_dsn)
+    fill(store, messages)  # type: ignore[arg-type]
+    app = create_record_app(
+        store,  # type: ignore[arg-type]
+        {token_hash(t): r for r, t in TOKENS.items()},
+        clock=lambda: NOW,
+    )
+    with TestClient(app, follow_redirects=False) as client:
+        pg = Record(store, client, app)  # type: ignore[arg-type]
+        got = entries_by_patient(pg.get("/api/worklist?role=all", Role.ADMIN).json())
+        assert (got[FL]["group"], got[MB]["group"], got[WC]["group"]) == (
+            "very_low",
+            "low",
+            "meeting",
+        )
+        page = pg.get(f"/patients/{FL}", Role.EDUCATOR)
+        assert page.status_code == 200 and "99445" in page.text  # 14 days with data
+        saved = pg.post(
+            f"/patients/{FL}/careplan",
+            Role.EDUCATOR,
+            data={**_form(pg, Role.EDUCATOR), "language": "es"},
+        )
+        assert saved.status_code == 303
+        assert store.careplan(SITE, FL).version == 2  # type: ignore[union-attr]
+        actions = [a for _, a, _ in store.audit_entries()]
+        assert {"read-worklist", "read-patient", "careplan-save"} <= set(actions)
+    store.close()
