@@ -239,6 +239,11 @@ class FindingsStore:
         self.db = db
         self.db.executescript(FINDINGS_SCHEMA)
 
+    @staticmethod
+    def _sql(text: str) -> str:
+        """SQL with ``?`` placeholders (the PostgreSQL subclass turns them into ``%s``)."""
+        return text
+
     def record(self, site: str, patient: str, findings: Sequence[Finding], now: datetime) -> int:
         """Open new findings, refresh the evidence of open ones; returns how many opened."""
         stamp = now.astimezone(UTC).isoformat()
@@ -272,8 +277,10 @@ class FindingsStore:
             raise ValueError(f"unknown finding status {status!r}")
         closed = now.astimezone(UTC).isoformat() if status == "resolved" else None
         cur = self.db.execute(
-            "UPDATE findings SET status = ?, closed_by = ?, closed_utc = ?, updated_utc = ?"
-            " WHERE id = ? AND status != 'resolved'",
+            self._sql(
+                "UPDATE findings SET status = ?, closed_by = ?, closed_utc = ?, updated_utc = ?"
+                " WHERE id = ? AND status != 'resolved'"
+            ),
             (status, by, closed, now.astimezone(UTC).isoformat(), finding_id),
         )
         if cur.rowcount != 1:
@@ -282,8 +289,10 @@ class FindingsStore:
     def open_for(self, role: str | None = None) -> list[dict[str, Any]]:
         where = "status != 'resolved'" + ("" if role is None else " AND role = ?")
         rows = self.db.execute(
-            "SELECT id, site, patient, rule, role, message, evidence, status, opened_utc"
-            f" FROM findings WHERE {where} ORDER BY opened_utc, id",
+            self._sql(
+                "SELECT id, site, patient, rule, role, message, evidence, status, opened_utc"
+                f" FROM findings WHERE {where} ORDER BY opened_utc, id"
+            ),
             () if role is None else (role,),
         ).fetchall()
         keys = (

@@ -7,8 +7,7 @@ batch, the newest summary per patient, never-overwritten care-plan versions, and
 unresolved finding per (site, patient, rule) enforced by a partial unique index.
 
 One connection, serialised by :attr:`PgCareRecordStore.lock` (as the SQLite store), so
-callers that hold ``store.lock`` keep working. The care team's web pages that read
-``store.db`` with SQLite SQL (``gateway/record/views.py``) still need the SQLite store.
+callers that hold ``store.lock`` keep working; the care team's pages run on either.
 """
 
 from __future__ import annotations
@@ -20,9 +19,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from gateway.careplan.plan import CarePlan, finding_agreements, finding_owners, loads
-from gateway.record.findings import Finding, evaluate, hub_status_findings
-from gateway.record.store import PatientView
+from gateway.record.findings import Finding, FindingsStore
+from gateway.record.store import CareRecordStore
 
 if TYPE_CHECKING:
     import psycopg
@@ -63,12 +61,18 @@ CREATE UNIQUE INDEX IF NOT EXISTS findings_one_open
 CREATE INDEX IF NOT EXISTS findings_role ON findings (role, status);
 """
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 def is_dsn(target: str) -> bool:
     """True when ``--db`` names a PostgreSQL server rather than a SQLite file."""
     return target.startswith(("postgresql://", "postgres://"))
+
+
+def _pg(text: str) -> str:
+    """The shared ``?``-placeholder SQL in psycopg's ``%s`` style."""
+    return text.replace("?", "%s")
+
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _locked(method: F) -> F:
@@ -80,13 +84,15 @@ def _locked(method: F) -> F:
     return cast(F, wrapper)
 
 
-class PgFindingsStore:
+class PgFindingsStore(FindingsStore):
     """:class:`gateway.record.findings.FindingsStore` on PostgreSQL: the same methods,
-    one unresolved finding per (site, patient, rule). Hold the owning store's lock."""
+    one unresolved finding per (site, patient, rule); it takes the owning store's lock."""
 
     def __init__(self, db: psycopg.Connection[Any], lock: threading.RLock) -> None:
-        self.db = db
+        self.db = db  # type: ignore[assignment]  # the schema comes with the store's
         self.lock = lock
+
+    _sql = staticmethod(_pg)
 
     @_locked
     def record(self, site: str, patient: str, findings: Sequence[Finding], now: datetime) -> int:
@@ -94,7 +100,7 @@ class PgFindingsStore:
         The insert skips on the partial unique index, so a race cannot open a second."""
         stamp = now.astimezone(UTC).isoformat()
         opened = 0
-        with self.db.transaction():
+        with self.db.transaction():  # type: ignore[attr-defined]
             for f in findings:
                 evidence = json.dumps(f.evidence, default=str)
                 cur = self.db.execute(
@@ -116,58 +122,37 @@ class PgFindingsStore:
 
     @_locked
     def set_status(self, finding_id: int, status: str, *, by: str, now: datetime) -> None:
-        if status not in ("acknowledged", "resolved"):
-            raise ValueError(f"unknown finding status {status!r}")
-        closed = now.astimezone(UTC).isoformat() if status == "resolved" else None
-        cur = self.db.execute(
-            "UPDATE findings SET status = %s, closed_by = %s, closed_utc = %s,"
-            " updated_utc = %s WHERE id = %s AND status != 'resolved'",
-            (status, by, closed, now.astimezone(UTC).isoformat(), finding_id),
-        )
-        if cur.rowcount != 1:
-            raise KeyError(f"no open finding {finding_id}")
+        super().set_status(finding_id, status, by=by, now=now)
 
     @_locked
     def open_for(self, role: str | None = None) -> list[dict[str, Any]]:
-        where = "status != 'resolved'" + ("" if role is None else " AND role = %s")
-        rows = self.db.execute(
-            "SELECT id, site, patient, rule, role, message, evidence, status, opened_utc"
-            f" FROM findings WHERE {where} ORDER BY opened_utc, id",
-            () if role is None else (role,),
-        ).fetchall()
-        keys = ("id", "site", "patient", "rule", "role", "message", "evidence", "status")
-        return [
-            {
-                **dict(zip(keys, r[:8], strict=True)),
-                "opened_utc": r[8],
-                "evidence": json.loads(r[6]),
-            }
-            for r in rows
-        ]
+        return super().open_for(role)
 
 
-class PgCareRecordStore:
+class PgCareRecordStore(CareRecordStore):
     """The care record on one PostgreSQL connection (autocommit; explicit transactions
-    per batch), shared by the subscription thread and readers under :attr:`lock`."""
+    per batch), shared by the subscription thread and readers under :attr:`lock`.
+
+    Everything but the connection, the batch writes and the JSON read is the SQLite
+    store's own code, its ``?`` placeholders turned into ``%s``."""
 
     def __init__(self, dsn: str) -> None:
         import psycopg  # the optional ``postgres`` extra
 
-        self.db: psycopg.Connection[Any] = psycopg.connect(dsn, autocommit=True)
+        self.db = psycopg.connect(dsn, autocommit=True)  # type: ignore[assignment]
         self.lock = threading.RLock()
-        with self.lock, self.db.transaction():
+        with self.lock, self.db.transaction():  # type: ignore[attr-defined]
             # two services starting on an empty database at once: serialise the DDL
             self.db.execute("SELECT pg_advisory_xact_lock(7411)")
             self.db.execute(SCHEMA)
-        self.findings = PgFindingsStore(self.db, self.lock)
+        self.findings = PgFindingsStore(self.db, self.lock)  # type: ignore[arg-type]
 
-    @_locked
-    def close(self) -> None:
-        self.db.close()
+    _sql = staticmethod(_pg)
 
-    @staticmethod
-    def _now() -> str:
-        return datetime.now(UTC).isoformat()
+    @property
+    def _conn(self) -> Any:
+        """The psycopg connection (``db``, typed as the SQLite store's)."""
+        return self.db
 
     @_locked
     def add_records(
@@ -176,7 +161,7 @@ class PgCareRecordStore:
         """Store a batch in one transaction; returns how many were new."""
         now = self._now()
         added = 0
-        with self.db.transaction(), self.db.cursor() as cur:
+        with self._conn.transaction(), self._conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO patients VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                 (site, patient, now),
@@ -209,7 +194,7 @@ class PgCareRecordStore:
     @_locked
     def set_summary(self, site: str, patient: str, doc: dict[str, Any]) -> None:
         """Keep the newest summary per patient (by its generated time)."""
-        with self.db.transaction():
+        with self._conn.transaction():
             row = self.db.execute(
                 "SELECT payload FROM summaries WHERE site = %s AND patient = %s FOR UPDATE",
                 (site, patient),
@@ -227,127 +212,6 @@ class PgCareRecordStore:
             )
 
     @_locked
-    def evaluate_findings(self, site: str, patient: str, doc: dict[str, Any]) -> int:
-        """As :meth:`CareRecordStore.evaluate_findings`."""
-        plan = self.careplan(site, patient)
-        found = evaluate(
-            metrics=doc.get("metrics", {}),
-            last_data=datetime.fromisoformat(doc["window"]["end_utc"]),
-            agreements=None if plan is None else finding_agreements(plan),
-            owners=None if plan is None else finding_owners(plan),
-            now=datetime.now(UTC),
-        )
-        return self.findings.record(site, patient, found, datetime.now(UTC))
-
-    @_locked
-    def gateway_findings(self, site: str, gateway: str, doc: dict[str, Any]) -> int:
-        """As :meth:`CareRecordStore.gateway_findings` (the same rules)."""
-        found = hub_status_findings(gateway, doc)
-        return self.findings.record(site, f"gateway:{gateway}", found, datetime.now(UTC))
-
-    @_locked
-    def sweep(self, now: datetime) -> int:
-        """As :meth:`CareRecordStore.sweep`."""
-        opened = 0
-        rows = self.db.execute("SELECT site, patient, payload FROM summaries").fetchall()
-        for site, patient, payload in rows:
-            doc = json.loads(payload)
-            plan = self.careplan(site, patient)
-            found = evaluate(
-                metrics=doc.get("metrics", {}),
-                last_data=datetime.fromisoformat(doc["window"]["end_utc"]),
-                agreements=None if plan is None else finding_agreements(plan),
-                owners=None if plan is None else finding_owners(plan),
-                now=now,
-            )
-            opened += self.findings.record(site, patient, found, now)
-        return opened
-
-    # -- care plans ------------------------------------------------------------------
-    @_locked
-    def save_careplan(self, plan: CarePlan) -> None:
-        """Keep a new version; refuses a version that is not the next one (the primary
-        key refuses it too when two writers race)."""
-        current = self.careplan(plan.site, plan.patient)
-        expected = 1 if current is None else current.version + 1
-        if plan.version != expected:
-            raise ValueError(
-                f"care plan version {plan.version} for {plan.patient}: expected {expected}"
-            )
-        self.db.execute(
-            "INSERT INTO careplans VALUES (%s, %s, %s, %s, %s, %s)",
-            (
-                plan.site,
-                plan.patient,
-                plan.version,
-                plan.changed_by,
-                plan.changed_at.isoformat(),
-                plan.to_json(),
-            ),
-        )
-
-    @_locked
-    def careplan(self, site: str, patient: str, version: int | None = None) -> CarePlan | None:
-        sql = "SELECT doc FROM careplans WHERE site = %s AND patient = %s"
-        args: tuple[object, ...] = (site, patient)
-        if version is not None:
-            sql += " AND version = %s"
-            args += (version,)
-        row = self.db.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
-        return None if row is None else loads(row[0])
-
-    @_locked
-    def careplan_history(self, site: str, patient: str) -> list[tuple[int, str, str]]:
-        rows = self.db.execute(
-            "SELECT version, changed_by, changed_at FROM careplans WHERE site = %s AND"
-            " patient = %s ORDER BY version",
-            (site, patient),
-        ).fetchall()
-        return [(int(v), str(b), str(a)) for v, b, a in rows]
-
-    @_locked
-    def set_gateway(self, site: str, gateway: str, state: str) -> None:
-        self.db.execute(
-            "INSERT INTO gateways VALUES (%s, %s, %s, %s) ON CONFLICT (site, gateway)"
-            " DO UPDATE SET state = EXCLUDED.state, time_utc = EXCLUDED.time_utc",
-            (site, gateway, state, self._now()),
-        )
-
-    @_locked
-    def reject(self, topic: str, reason: str) -> None:
-        self.db.execute(
-            "INSERT INTO rejected (topic, reason, received_utc) VALUES (%s, %s, %s)",
-            (topic, reason[:500], self._now()),
-        )
-
-    # -- reads ---------------------------------------------------------------------
-    @_locked
-    def patients(self) -> list[PatientView]:
-        rows = self.db.execute(
-            "SELECT p.site, p.pseudonym, (SELECT count(*) FROM records r WHERE r.site = p.site"
-            " AND r.patient = p.pseudonym), s.payload FROM patients p LEFT JOIN summaries s"
-            " ON s.site = p.site AND s.patient = p.pseudonym ORDER BY p.site, p.pseudonym"
-        ).fetchall()
-        return [
-            PatientView(str(a), str(b), int(c), json.loads(d) if d else None) for a, b, c, d in rows
-        ]
-
-    @_locked
-    def audit(self, actor: str, action: str, detail: dict[str, object]) -> None:
-        """As :meth:`CareRecordStore.audit`."""
-        with self.db.transaction():
-            self.db.execute(
-                "INSERT INTO web_audit (time_utc, actor, action, detail) VALUES (%s, %s, %s, %s)",
-                (datetime.now(UTC).isoformat(), actor, action, json.dumps(detail, sort_keys=True)),
-            )
-
-    @_locked
-    def audit_entries(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """As :meth:`CareRecordStore.audit_entries`."""
-        rows = self.db.execute("SELECT actor, action, detail FROM web_audit ORDER BY id")
-        return [(str(a), str(b), json.loads(c)) for a, b, c in rows.fetchall()]
-
-    @_locked
     def cgm_readings(self, site: str, patient: str) -> list[tuple[str, int]]:
         """As :meth:`CareRecordStore.cgm_readings`."""
         rows = self.db.execute(
@@ -357,13 +221,3 @@ class PgCareRecordStore:
             (site, patient),
         ).fetchall()
         return [(str(t), int(o or 0)) for t, o in rows]
-
-    @_locked
-    def gateways(self) -> dict[tuple[str, str], str]:
-        rows = self.db.execute("SELECT site, gateway, state FROM gateways").fetchall()
-        return {(str(s), str(g)): str(st) for s, g, st in rows}
-
-    @_locked
-    def rejected(self) -> list[tuple[str, str]]:
-        rows = self.db.execute("SELECT topic, reason FROM rejected ORDER BY id").fetchall()
-        return [(str(t), str(r)) for t, r in rows]

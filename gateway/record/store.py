@@ -92,6 +92,12 @@ class CareRecordStore:
     def _now() -> str:
         return datetime.now(UTC).isoformat()
 
+    @staticmethod
+    def _sql(text: str) -> str:
+        """SQL of the methods both stores share, with ``?`` placeholders (the PostgreSQL
+        store, :mod:`gateway.record.pgstore`, turns them into its own)."""
+        return text
+
     @_locked
     def add_records(
         self, site: str, patient: str, gateway: str, records: list[dict[str, Any]]
@@ -173,7 +179,7 @@ class CareRecordStore:
         newest summary at ``now`` (the intake only runs them when a summary arrives, and
         a gateway that stopped sends none). Returns how many findings were opened."""
         opened = 0
-        rows = self.db.execute("SELECT site, patient, payload FROM summaries").fetchall()
+        rows = self.db.execute(self._sql("SELECT site, patient, payload FROM summaries")).fetchall()
         for site, patient, payload in rows:
             doc = json.loads(payload)
             plan = self.careplan(site, patient)
@@ -199,7 +205,7 @@ class CareRecordStore:
                 f"care plan version {plan.version} for {plan.patient}: expected {expected}"
             )
         self.db.execute(
-            "INSERT INTO careplans VALUES (?, ?, ?, ?, ?, ?)",
+            self._sql("INSERT INTO careplans VALUES (?, ?, ?, ?, ?, ?)"),
             (
                 plan.site,
                 plan.patient,
@@ -218,15 +224,17 @@ class CareRecordStore:
         if version is not None:
             sql += " AND version = ?"
             args += (version,)
-        row = self.db.execute(sql + " ORDER BY version DESC LIMIT 1", args).fetchone()
+        row = self.db.execute(self._sql(sql + " ORDER BY version DESC LIMIT 1"), args).fetchone()
         return None if row is None else loads(row[0])
 
     @_locked
     def careplan_history(self, site: str, patient: str) -> list[tuple[int, str, str]]:
         """(version, changed_by, changed_at) of every version, oldest first."""
         rows = self.db.execute(
-            "SELECT version, changed_by, changed_at FROM careplans WHERE site = ? AND"
-            " patient = ? ORDER BY version",
+            self._sql(
+                "SELECT version, changed_by, changed_at FROM careplans WHERE site = ? AND"
+                " patient = ? ORDER BY version"
+            ),
             (site, patient),
         ).fetchall()
         return [(int(v), str(b), str(a)) for v, b, a in rows]
@@ -234,14 +242,17 @@ class CareRecordStore:
     @_locked
     def set_gateway(self, site: str, gateway: str, state: str) -> None:
         self.db.execute(
-            "INSERT OR REPLACE INTO gateways VALUES (?, ?, ?, ?)",
+            self._sql(
+                "INSERT INTO gateways VALUES (?, ?, ?, ?) ON CONFLICT (site, gateway)"
+                " DO UPDATE SET state = excluded.state, time_utc = excluded.time_utc"
+            ),
             (site, gateway, state, self._now()),
         )
 
     @_locked
     def reject(self, topic: str, reason: str) -> None:
         self.db.execute(
-            "INSERT INTO rejected (topic, reason, received_utc) VALUES (?, ?, ?)",
+            self._sql("INSERT INTO rejected (topic, reason, received_utc) VALUES (?, ?, ?)"),
             (topic, reason[:500], self._now()),
         )
 
@@ -250,7 +261,9 @@ class CareRecordStore:
     def audit(self, actor: str, action: str, detail: dict[str, object]) -> None:
         """One entry of the pages' audit trail (role and token-hash prefix, never a token)."""
         self.db.execute(
-            "INSERT INTO web_audit (time_utc, actor, action, detail) VALUES (?, ?, ?, ?)",
+            self._sql(
+                "INSERT INTO web_audit (time_utc, actor, action, detail) VALUES (?, ?, ?, ?)"
+            ),
             (datetime.now(UTC).isoformat(), actor, action, json.dumps(detail, sort_keys=True)),
         )
 
@@ -285,10 +298,8 @@ class CareRecordStore:
 
     @_locked
     def gateways(self) -> dict[tuple[str, str], str]:
-        return {
-            (str(s), str(g)): str(st)
-            for s, g, st, _ in self.db.execute("SELECT * FROM gateways").fetchall()
-        }
+        rows = self.db.execute("SELECT site, gateway, state FROM gateways").fetchall()
+        return {(str(s), str(g)): str(st) for s, g, st in rows}
 
     @_locked
     def rejected(self) -> list[tuple[str, str]]:
