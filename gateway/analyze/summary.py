@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 
 from analytics.catalogue import metrics
 from analytics.grid import to_grid
-from analytics.mage import mage_classic
+from analytics.mage_classic import mage_classic
 from analytics.risk import gri_zone_label
 from analytics.windows import STANDARD_DAYS, change, last_days, window_metrics
 from drivers._core.records import GlucoseSample, Record

@@ -142,7 +142,7 @@ def test_batch_equivalence(seeds: list[int]) -> None:
 
 # --- classic MAGE (Service 1970, Baghurst 2011 elimination) ---------------------------
 
-from analytics.mage import mage_classic  # noqa: E402
+from analytics.mage_classic import mage_classic  # noqa: E402
 
 
 def _day_trace(knots: list[tuple[float, float]], days: int = 1) -> tuple:
